@@ -1,0 +1,413 @@
+/* HTTP on the libwebsockets loop: route table, JSON REST API, /healthz and /metrics.
+ *
+ * A request is answered either at once or, when it needs Redis, later: the pending request is
+ * found again by its id when the reply comes, because the client may have gone meanwhile.
+ * Request bodies are capped at BODY_MAX; more is refused with 413 and nothing is parsed. */
+#include "http.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <libavutil/avstring.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "keys.h"
+#include "log.h"
+#include "redis.h"
+#include "stream.h"
+
+#define BODY_MAX  16384
+#define TITLE_MAX 200
+
+typedef enum { M_GET, M_POST, M_DELETE, M_OTHER } method_t;
+
+typedef struct rl_http_req_s {
+    struct rl_http_req_s *next; /* on the pending list while waiting for Redis */
+    struct lws *wsi;
+    rl_server_t *srv;
+    uint64_t id;
+    method_t method;
+    char path[256];
+    char *body;
+    size_t body_len;
+    int too_big;
+    /* response */
+    int ready, status;
+    const char *ctype;
+    char *resp;
+    size_t resp_len;
+} req_t;
+
+typedef void (*route_fn)(req_t *r, const char *arg);
+
+static void respond(req_t *r, int status, const char *ctype, char *body, size_t len)
+{
+    free(r->resp);
+    r->status = status;
+    r->ctype = ctype;
+    r->resp = body; /* takes ownership of body */
+    r->resp_len = len;
+    r->ready = 1;
+    lws_callback_on_writable(r->wsi);
+}
+
+/* Takes ownership of j. */
+static void respond_json(req_t *r, int status, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+
+    json_decref(j);
+    respond(r, status, "application/json", s, s ? strlen(s) : 0);
+}
+
+static void respond_error(req_t *r, int status, const char *msg)
+{
+    respond_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+static req_t *take_pending(rl_server_t *srv, uint64_t id)
+{
+    for (req_t **pp = &srv->http_pending; *pp; pp = &(*pp)->next)
+        if ((*pp)->id == id) {
+            req_t *r = *pp;
+            *pp = r->next;
+            r->next = NULL;
+            return r;
+        }
+    return NULL;
+}
+
+static void wait_redis(req_t *r)
+{
+    r->next = r->srv->http_pending;
+    r->srv->http_pending = r;
+}
+
+/* Constant time, so the token cannot be guessed byte by byte from response times. */
+static int token_ok(req_t *r)
+{
+    char hdr[256];
+    const char *want = r->srv->operator_token;
+    size_t n = strlen(want), i;
+    unsigned diff = 0;
+
+    if (lws_hdr_copy(r->wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) <= 7 ||
+        strncasecmp(hdr, "Bearer ", 7) || strlen(hdr + 7) != n)
+        return 0;
+    for (i = 0; i < n; i++)
+        diff |= (unsigned)(hdr[7 + i] ^ want[i]);
+    return !diff;
+}
+
+static void list_streams(req_t *r, const char *arg)
+{
+    json_t *arr = json_array();
+
+    (void)arg;
+    for (int i = 0; i < r->srv->nstreams; i++)
+        json_array_append_new(arr, rl_stream_json(r->srv->streams[i]));
+    respond_json(r, 200, json_pack("{s:o}", "streams", arr));
+}
+
+static void get_stream(req_t *r, const char *id)
+{
+    rl_stream_t *st = rl_stream_find(r->srv, id);
+
+    if (!st)
+        return respond_error(r, 404, "no such stream");
+    respond_json(r, 200, rl_stream_json(st));
+}
+
+/* The host sellers type into OBS: the configured public host, else the one the operator used. */
+static void public_host(req_t *r, char *host, size_t size)
+{
+    char hdr[256];
+    char *colon;
+
+    if (r->srv->cfg->public_host[0]) {
+        av_strlcpy(host, r->srv->cfg->public_host, size);
+        return;
+    }
+    if (lws_hdr_copy(r->wsi, hdr, sizeof(hdr), WSI_TOKEN_HOST) <= 0)
+        av_strlcpy(hdr, "localhost", sizeof(hdr));
+    if (hdr[0] != '[' && (colon = strrchr(hdr, ':')))
+        *colon = '\0';
+    else if (hdr[0] == '[' && (colon = strstr(hdr, "]:")))
+        colon[1] = '\0';
+    av_strlcpy(host, hdr, size);
+}
+
+static void on_created(rl_server_t *srv, uint64_t token, int rc, const char *id, const char *key)
+{
+    req_t *r = take_pending(srv, token);
+    char host[256], h[128], url[700];
+    int port = 1935;
+
+    if (!r)
+        return;
+    if (rc < 0)
+        return respond_error(r, 503, "key store unavailable");
+    public_host(r, host, sizeof(host));
+    rl_parse_hostport(srv->cfg->rtmp_listen, h, sizeof(h), &port);
+    snprintf(url, sizeof(url), "rtmp://%s:%d/live", host, port);
+    rl_info("stream_created", "stream=%s", id);
+    respond_json(r, 201,
+                 json_pack("{s:s, s:s, s:s, s:s++}", "id", id, "key", key, "rtmp_server", url,
+                           "rtmp_url", url, "/", key));
+}
+
+static void create_stream(req_t *r, const char *arg)
+{
+    json_error_t jerr;
+    json_t *j = r->body ? json_loadb(r->body, r->body_len, 0, &jerr) : NULL;
+    const char *title = NULL;
+    int rc;
+
+    (void)arg;
+    if (!j || json_unpack(j, "{s:s}", "title", &title) < 0 || !title[0] ||
+        strlen(title) > TITLE_MAX) {
+        json_decref(j);
+        return respond_error(r, 400, "body must be {\"title\": \"...\"} with 1 to 200 bytes");
+    }
+    rc = rl_keys_create(r->srv, title, on_created, r->id);
+    json_decref(j);
+    if (rc < 0)
+        return respond_error(r, 503, "key store unavailable");
+    wait_redis(r);
+}
+
+static void on_deleted(rl_server_t *srv, uint64_t token, int rc, int found)
+{
+    req_t *r = take_pending(srv, token);
+
+    (void)srv;
+    if (!r)
+        return;
+    if (rc < 0)
+        return respond_error(r, 503, "key store unavailable");
+    if (!found)
+        return respond_error(r, 404, "no such stream");
+    respond(r, 204, "application/json", NULL, 0);
+}
+
+static void delete_stream(req_t *r, const char *id)
+{
+    rl_stream_t *st = rl_stream_find(r->srv, id);
+
+    if (st)
+        rl_ingest_close_stream(r->srv, st, "stream deleted by operator");
+    if (rl_keys_delete(r->srv, id, on_deleted, r->id) < 0)
+        return respond_error(r, 503, "key store unavailable");
+    rl_info("stream_deleted", "stream=%s", id);
+    wait_redis(r);
+}
+
+static void healthz(req_t *r, const char *arg)
+{
+    int ok = rl_redis_ready(r->srv->redis);
+
+    (void)arg;
+    respond_json(r, ok ? 200 : 503,
+                 json_pack("{s:s, s:b}", "status", ok ? "ok" : "degraded", "redis", ok));
+}
+
+static void metrics(req_t *r, const char *arg)
+{
+    rl_counters_t *c = &r->srv->counters;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int live = 0;
+
+    (void)arg;
+    if (!f)
+        return respond_error(r, 500, "out of memory");
+    for (int i = 0; i < r->srv->nstreams; i++)
+        live += r->srv->streams[i]->ingest != NULL;
+    fprintf(f,
+            "# TYPE shopcast_rtmp_connections gauge\nshopcast_rtmp_connections %d\n"
+            "# TYPE shopcast_rtmp_accepted_total counter\nshopcast_rtmp_accepted_total %llu\n"
+            "# TYPE shopcast_rtmp_refused_total counter\nshopcast_rtmp_refused_total %llu\n"
+            "# TYPE shopcast_rtmp_protocol_errors_total counter\n"
+            "shopcast_rtmp_protocol_errors_total %llu\n"
+            "# TYPE shopcast_publish_total counter\nshopcast_publish_total{result=\"ok\"} %llu\n"
+            "shopcast_publish_total{result=\"rejected\"} %llu\n"
+            "shopcast_publish_total{result=\"replaced\"} %llu\n"
+            "# TYPE shopcast_streams_live gauge\nshopcast_streams_live %d\n"
+            "# TYPE shopcast_redis_up gauge\nshopcast_redis_up %d\n",
+            r->srv->ningests, (unsigned long long)c->rtmp_accepted,
+            (unsigned long long)c->rtmp_refused, (unsigned long long)c->rtmp_closed_error,
+            (unsigned long long)c->publish_ok, (unsigned long long)c->publish_rejected,
+            (unsigned long long)c->publish_replaced, live, rl_redis_ready(r->srv->redis));
+    fclose(f);
+    respond(r, 200, "text/plain; version=0.0.4", buf, len);
+}
+
+static void not_found(req_t *r, const char *arg)
+{
+    (void)arg;
+    respond_error(r, 404, "not found");
+}
+
+/* Route table: method, path prefix, whether the rest is an {id}, operator only, handler. */
+static const struct route_s {
+    method_t method;
+    const char *path;
+    int has_arg, operator_only;
+    route_fn fn;
+} routes[] = {
+    { M_GET, "/healthz", 0, 0, healthz },
+    { M_GET, "/metrics", 0, 0, metrics },
+    { M_GET, "/api/v1/streams", 0, 0, list_streams },
+    { M_POST, "/api/v1/streams", 0, 1, create_stream },
+    { M_GET, "/api/v1/streams/", 1, 0, get_stream },
+    { M_DELETE, "/api/v1/streams/", 1, 1, delete_stream },
+};
+
+/* An id is short, lowercase letters and digits: anything else cannot be one of ours. */
+static int valid_id(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789");
+
+    return n > 0 && n < 32 && !s[n];
+}
+
+static void dispatch(req_t *r)
+{
+    const struct route_s *rt;
+    size_t n;
+    int path_matched = 0;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        rt = &routes[i];
+        n = strlen(rt->path);
+        if (rt->has_arg ? strncmp(r->path, rt->path, n) || !valid_id(r->path + n)
+                        : strcmp(r->path, rt->path))
+            continue;
+        path_matched = 1;
+        if (rt->method != r->method)
+            continue;
+        if (rt->operator_only && !token_ok(r))
+            return respond_error(r, 401, "operator bearer token required");
+        return rt->fn(r, r->path + (rt->has_arg ? n : 0));
+    }
+    if (path_matched)
+        return respond_error(r, 405, "method not allowed");
+    not_found(r, NULL);
+}
+
+static int write_response(req_t *r)
+{
+    uint8_t hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+    uint8_t *body;
+    int n;
+
+    if (lws_add_http_common_headers(r->wsi, (unsigned)r->status, r->ctype, r->resp_len, &p, end) ||
+        lws_add_http_header_by_name(r->wsi, (const uint8_t *)"access-control-allow-origin:",
+                                    (const uint8_t *)"*", 1, &p, end) ||
+        lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const uint8_t *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(r->wsi, start, &p, end))
+        return -1;
+    if (r->resp_len) {
+        if (!(body = malloc(LWS_PRE + r->resp_len)))
+            return -1;
+        memcpy(body + LWS_PRE, r->resp, r->resp_len);
+        n = lws_write(r->wsi, body + LWS_PRE, r->resp_len, LWS_WRITE_HTTP_FINAL);
+        free(body);
+        if (n < (int)r->resp_len)
+            return -1;
+    }
+    r->ready = 0;
+    return lws_http_transaction_completed(r->wsi) ? -1 : 0;
+}
+
+static method_t method_of(struct lws *wsi)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+        return M_GET;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+        return M_POST;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
+        return M_DELETE;
+    return M_OTHER;
+}
+
+static void req_reset(req_t *r)
+{
+    if (r->srv)
+        take_pending(r->srv, r->id);
+    free(r->body);
+    free(r->resp);
+    memset(r, 0, sizeof(*r));
+}
+
+static int on_http(req_t *r, struct lws *wsi, const char *path)
+{
+    char cl[32];
+
+    req_reset(r);
+    r->wsi = wsi;
+    r->srv = rl_server_from_wsi(wsi);
+    r->id = ++r->srv->next_http_id;
+    r->method = method_of(wsi);
+    r->srv->counters.http_requests++;
+    if (strlen(path) >= sizeof(r->path)) {
+        respond_error(r, 414, "path too long");
+        return 0;
+    }
+    av_strlcpy(r->path, path, sizeof(r->path));
+    /* A POST with a body is dispatched once the body is complete. */
+    if (r->method == M_POST &&
+        lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atol(cl) > 0)
+        return 0;
+    dispatch(r);
+    return 0;
+}
+
+static int on_body(req_t *r, const void *in, size_t len)
+{
+    char *grown;
+
+    if (r->too_big || r->body_len + len > BODY_MAX) {
+        r->too_big = 1;
+        return 0;
+    }
+    if (!(grown = realloc(r->body, r->body_len + len + 1)))
+        return -1;
+    r->body = grown;
+    memcpy(r->body + r->body_len, in, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
+{
+    req_t *r = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: return on_http(r, wsi, in);
+    case LWS_CALLBACK_HTTP_BODY: return on_body(r, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (r->too_big)
+            respond_error(r, 413, "request body too large");
+        else
+            dispatch(r);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE: return r && r->ready ? write_response(r) : 0;
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (r)
+            req_reset(r);
+        return 0;
+    default: return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+const struct lws_protocols rl_http_protocols[] = {
+    { "http", rl_http_callback, sizeof(req_t), 0, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};

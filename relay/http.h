@@ -1,0 +1,15 @@
+/* HTTP on the libwebsockets loop: route table, JSON REST API, /healthz and /metrics. */
+#ifndef RELAY_HTTP_H
+#define RELAY_HTTP_H
+
+#include <libwebsockets.h>
+
+#include "server.h"
+
+/* lws protocol callback for the HTTP vhost. */
+int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len);
+/* The HTTP vhost's protocol list, terminated. */
+extern const struct lws_protocols rl_http_protocols[];
+
+#endif

@@ -1,0 +1,31 @@
+/* shopcast: live-commerce streaming relay. Reads the settings, starts the server, runs it. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+int main(int argc, char **argv)
+{
+    static rl_config_t cfg;
+    static rl_server_t srv;
+    char err[512] = "";
+    int rc = rl_config_load(&cfg, argc, argv, err, sizeof(err));
+
+    if (rc)
+        return rc > 0 ? 0 : (fprintf(stderr, "shopcast: %s\n", err), 2);
+    if ((rc = rl_log_parse_level(cfg.log_level)) < 0)
+        return fprintf(stderr, "shopcast: log-level: '%s' is not error|warn|info|debug\n",
+                       cfg.log_level),
+               2;
+    rl_log_level = rc;
+    rl_info("start", "version=%s config=%s", SHOPCAST_VERSION,
+            cfg.config_file[0] ? cfg.config_file : "(defaults)");
+    if (rl_server_init(&srv, &cfg, err, sizeof(err)) < 0) {
+        rl_err("start_failed", "error=\"%s\"", err);
+        rl_server_abort(&srv);
+        return 1;
+    }
+    return rl_server_run(&srv) ? 1 : 0;
+}
