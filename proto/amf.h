@@ -42,7 +42,7 @@ typedef enum amf_type_e {
  * ignored; inside an object or ECMA array (type AMF_OBJECT with .sub) they are matched by name and
  * unknown properties are skipped.
  * Storage at (char *)out + offset:
- *   AMF_NUMBER  -> double
+ *   AMF_NUMBER  -> double; a BOOLEAN is also accepted and converted (0/1)
  *   AMF_BOOLEAN -> int (0/1); a NUMBER is also accepted and converted (!= 0)
  *   AMF_STRING  -> char[size], NUL-terminated; a LONG_STRING is accepted too; longer strings are an
  *                  error (-ENAMETOOLONG), never truncated silently

@@ -196,12 +196,10 @@ static int on_data(rtmp_session_t *s, const rtmp_msg_t *m, rtmp_event_t *ev)
         return 0;
     memset(&s->meta, 0, sizeof(s->meta));
     rc = rtmp_cmd_decode_metadata(m->data + skip, m->len - skip, &s->meta);
-    if (rc == -ENOENT)
-        return 0; /* another data message (onTextData, onCuePoint): not ours to judge */
-    if (rc < 0) {
-        s->error = "bad onMetaData";
-        return rc;
-    }
+    /* Another data message (onTextData, onCuePoint), or metadata we cannot read (FMLE sends
+     * videocodecid as a string): neither is worth dropping a publisher for. */
+    if (rc < 0)
+        return 0;
     ev->type = RTMP_EV_METADATA;
     ev->timestamp = m->timestamp;
     ev->meta = &s->meta;
