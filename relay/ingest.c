@@ -25,6 +25,7 @@ struct rl_ingest_s {
     double created, last_media;
     rl_stream_t *stream; /* publishing on, or NULL */
     const char *close_reason;
+    int closing; /* close at the next writeable callback */
     char key[RTMP_MAX_NAME + 1];
 };
 
@@ -38,12 +39,15 @@ static rl_ingest_t *find_ingest(rl_server_t *srv, uint64_t id)
     return NULL;
 }
 
-/* Closes from outside the wsi's own callback: lws kills it on its next service pass. */
+/* Closes from outside the wsi's own callback: the next writeable callback returns -1, which is
+ * how lws lets a connection be closed from within its own service (a timeout set from a foreign
+ * loop timer is not re-armed until something else wakes lws). */
 void rl_ingest_close(rl_ingest_t *in, const char *reason)
 {
     if (!in->close_reason)
         in->close_reason = reason;
-    lws_set_timeout(in->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    in->closing = 1;
+    lws_callback_on_writable(in->wsi);
 }
 
 static void want_write(rl_ingest_t *in)
@@ -217,7 +221,7 @@ static int on_writeable(rl_ingest_t *in)
         }
         rtmp_session_out_consumed(&in->rtmp, len);
     }
-    return in->rtmp.state == RTMP_ST_CLOSING ? -1 : 0;
+    return in->rtmp.state == RTMP_ST_CLOSING || in->closing ? -1 : 0;
 }
 
 static int on_adopt(rl_server_t *srv, struct lws *wsi, rl_ingest_t **slot)
@@ -304,7 +308,7 @@ void rl_ingest_tick(rl_server_t *srv)
     double now = rl_now(), limit = srv->cfg->rtmp_timeout;
 
     for (rl_ingest_t *in = srv->ingests; in; in = in->next) {
-        if (in->close_reason)
+        if (in->closing)
             continue;
         if (in->rtmp.state < RTMP_ST_PUBLISHING && now - in->created > limit)
             rl_ingest_close(in, in->rtmp.state == RTMP_ST_HANDSHAKE ? "handshake timeout"

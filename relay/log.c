@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libavutil/log.h>
+
 #include "log.h"
 
 int rl_log_level = RL_LOG_INFO;
@@ -68,4 +70,31 @@ const char *rl_log_quote(char *dst, size_t size, const char *s)
     dst[o++] = '"';
     dst[o] = '\0';
     return dst;
+}
+
+/* FFmpeg's own messages become log lines too; its lines may arrive in pieces, hence the buffer. */
+static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
+{
+    static _Thread_local char pending[1024];
+    static _Thread_local int prefix = 1;
+    char piece[1024], quoted[1200];
+    size_t n;
+
+    if (level > (rl_log_level >= RL_LOG_DEBUG ? AV_LOG_VERBOSE : AV_LOG_WARNING))
+        return;
+    av_log_format_line2(avcl, level, fmt, vl, piece, sizeof(piece), &prefix);
+    n = strlen(pending);
+    snprintf(pending + n, sizeof(pending) - n, "%s", piece);
+    n = strlen(pending);
+    if (!n || (pending[n - 1] != '\n' && n < sizeof(pending) - 1))
+        return;
+    pending[strcspn(pending, "\n")] = '\0';
+    rl_log(level <= AV_LOG_ERROR ? RL_LOG_ERROR : level <= AV_LOG_WARNING ? RL_LOG_WARN : RL_LOG_DEBUG,
+           "ffmpeg", "msg=%s", rl_log_quote(quoted, sizeof(quoted), pending));
+    pending[0] = '\0';
+}
+
+void rl_log_route_ffmpeg(void)
+{
+    av_log_set_callback(av_log_cb);
 }

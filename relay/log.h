@@ -20,6 +20,9 @@ int rl_log_parse_level(const char *s);
  * Returns dst. Meant for peer-controlled strings (stream names, titles, reasons). */
 const char *rl_log_quote(char *dst, size_t size, const char *s);
 
+/* Sends FFmpeg's av_log output through rl_log. */
+void rl_log_route_ffmpeg(void);
+
 #define rl_err(ev, ...)  rl_log(RL_LOG_ERROR, ev, __VA_ARGS__)
 #define rl_warn(ev, ...) rl_log(RL_LOG_WARN, ev, __VA_ARGS__)
 #define rl_info(ev, ...) rl_log(RL_LOG_INFO, ev, __VA_ARGS__)

@@ -20,6 +20,7 @@ int main(int argc, char **argv)
                        cfg.log_level),
                2;
     rl_log_level = rc;
+    rl_log_route_ffmpeg();
     rl_info("start", "version=%s config=%s", SHOPCAST_VERSION,
             cfg.config_file[0] ? cfg.config_file : "(defaults)");
     if (rl_server_init(&srv, &cfg, err, sizeof(err)) < 0) {

@@ -27,6 +27,7 @@ typedef struct recorder_s {
     AVFormatContext *oc;
     int st_index[RL_MEDIA_NB]; /* output stream per kind, -1 if none */
     int64_t last_dts[RL_MEDIA_NB];
+    AVPacket *held[RL_MEDIA_NB]; /* written once the next packet gives its duration */
     int failed;
 } recorder_t;
 
@@ -177,21 +178,6 @@ fail:
     return rc;
 }
 
-static void rec_close(rl_media_t *m)
-{
-    recorder_t *r = &m->rec;
-
-    if (!r->oc)
-        return;
-    av_write_trailer(r->oc);
-    atomic_store(&m->stats.bytes_written, (uint64_t)avio_size(r->oc->pb));
-    avio_closep(&r->oc->pb);
-    avformat_free_context(r->oc);
-    r->oc = NULL;
-    rl_info("record_end", "stream=%s path=%s bytes=%llu", m->stream_id, m->record_path,
-            (unsigned long long)atomic_load(&m->stats.bytes_written));
-}
-
 /* The muxer refuses DTS that do not increase; a publisher's clock can jump back, so mend it. */
 static void mend_timestamps(rl_media_t *m, int kind, AVPacket *pkt)
 {
@@ -206,17 +192,44 @@ static void mend_timestamps(rl_media_t *m, int kind, AVPacket *pkt)
     *last = pkt->dts;
 }
 
-static void rec_packet(rl_media_t *m, int kind, AVPacket *pkt)
+static void rec_write(rl_media_t *m, AVPacket *pkt)
 {
     recorder_t *r = &m->rec;
     int rc;
 
+    av_packet_rescale_ts(pkt, (AVRational){ 1, 1000 }, r->oc->streams[pkt->stream_index]->time_base);
+    if ((rc = av_write_frame(r->oc, pkt)) < 0) {
+        rl_err("record_write", "stream=%s error=\"%s\"", m->stream_id, av_err2str(rc));
+        r->failed = 1;
+    }
+}
+
+/* Each packet is held until the next one of its track arrives, which gives its duration; the
+ * muxer would otherwise guess the duration of every fragment's last sample. */
+static void rec_hold(rl_media_t *m, int kind, AVPacket *pkt)
+{
+    recorder_t *r = &m->rec;
+    AVPacket *prev = r->held[kind];
+
+    if (prev) {
+        prev->duration = pkt->dts - prev->dts;
+        rec_write(m, prev);
+        av_packet_free(&r->held[kind]);
+    }
+    if (!r->failed)
+        r->held[kind] = av_packet_clone(pkt);
+}
+
+static void rec_packet(rl_media_t *m, int kind, AVPacket *pkt)
+{
+    recorder_t *r = &m->rec;
+
     if (!m->record_path || r->failed)
         return;
     if (!r->oc) {
-        int can_open = m->par[RL_MEDIA_VIDEO]
-                           ? kind == RL_MEDIA_VIDEO && (pkt->flags & AV_PKT_FLAG_KEY)
-                           : kind == RL_MEDIA_AUDIO;
+        int can_open = m->par[RL_MEDIA_VIDEO] ? kind == RL_MEDIA_VIDEO &&
+                                                    (pkt->flags & AV_PKT_FLAG_KEY)
+                                              : kind == RL_MEDIA_AUDIO;
         if (!can_open || rec_open(m) < 0)
             return;
     }
@@ -224,12 +237,27 @@ static void rec_packet(rl_media_t *m, int kind, AVPacket *pkt)
         return; /* a track that was configured after the file was opened */
     mend_timestamps(m, kind, pkt);
     pkt->stream_index = r->st_index[kind];
-    av_packet_rescale_ts(pkt, (AVRational){ 1, 1000 },
-                         r->oc->streams[pkt->stream_index]->time_base);
-    if ((rc = av_write_frame(r->oc, pkt)) < 0) {
-        rl_err("record_write", "stream=%s error=\"%s\"", m->stream_id, av_err2str(rc));
-        r->failed = 1;
+    rec_hold(m, kind, pkt);
+}
+
+static void rec_close(rl_media_t *m)
+{
+    recorder_t *r = &m->rec;
+
+    if (!r->oc)
+        return;
+    for (int k = 0; k < RL_MEDIA_NB; k++) {
+        if (r->held[k] && !r->failed)
+            rec_write(m, r->held[k]); /* the last sample keeps its publisher-given duration */
+        av_packet_free(&r->held[k]);
     }
+    av_write_trailer(r->oc);
+    atomic_store(&m->stats.bytes_written, (uint64_t)avio_size(r->oc->pb));
+    avio_closep(&r->oc->pb);
+    avformat_free_context(r->oc);
+    r->oc = NULL;
+    rl_info("record_end", "stream=%s path=%s bytes=%llu", m->stream_id, m->record_path,
+            (unsigned long long)atomic_load(&m->stats.bytes_written));
 }
 
 /* A new configuration mid-stream (a new resolution, say) starts a new file: MP4 cannot change

@@ -187,6 +187,8 @@ static int add_vhost(rl_server_t *srv, const vhost_spec_t *v, char *err, size_t 
     info.protocols = v->protocols;
     info.options = v->raw ? LWS_SERVER_OPTION_ONLY_RAW : 0;
     if (v->tls) {
+        /* lws decides per vhost whether it speaks TLS, from this flag in the vhost's own info */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = srv->cfg->tls_cert;
         info.ssl_private_key_filepath = srv->cfg->tls_key;
     }

@@ -216,8 +216,10 @@ static void describe_audio(rl_stream_t *st, const flv_tag_t *t, AVCodecParameter
     st->sample_rate = par->sample_rate = ai.sample_rate;
     st->channels = ai.channels;
     av_channel_layout_default(&par->ch_layout, ai.channels > 0 ? ai.channels : 2);
-    if (t->codec == FLV_CODEC_AAC)
+    if (t->codec == FLV_CODEC_AAC) {
         par->profile = ai.object_type - 1; /* FF_PROFILE_AAC_* count from object type 1 */
+        par->frame_size = 1024;            /* samples per AAC frame, ISO/IEC 14496-3 4.5.1.1 */
+    }
 }
 
 /* A sequence header, or (for codecs without one, such as MP3) the first frame. */
@@ -254,6 +256,8 @@ static int push_frame(rl_stream_t *st, int kind, int64_t dts, const flv_tag_t *t
     pkt->dts = dts;
     pkt->pts = dts + t->cts;
     pkt->time_base = (AVRational){ 1, 1000 };
+    if (kind == RL_MEDIA_AUDIO && st->sample_rate > 0 && t->codec == FLV_CODEC_AAC)
+        pkt->duration = 1024 * 1000 / st->sample_rate;
     if (kind == RL_MEDIA_AUDIO || t->keyframe)
         pkt->flags |= AV_PKT_FLAG_KEY;
     return rl_media_push_packet(st->media, kind, &pkt); /* takes ownership of pkt */
