@@ -206,6 +206,17 @@ static int on_data(rtmp_session_t *s, const rtmp_msg_t *m, rtmp_event_t *ev)
     return 0;
 }
 
+/* Names what was wrong with a command's AMF, for the log line that closes the connection. */
+static const char *amf_reason(int rc, const char *what)
+{
+    switch (rc) {
+    case -ELOOP: return "AMF nesting too deep";
+    case -EMSGSIZE: return "truncated AMF";
+    case -ENAMETOOLONG: return what;
+    default: return "malformed AMF";
+    }
+}
+
 static int cmd_connect(rtmp_session_t *s, const rtmp_msg_t *m, double tid, rtmp_event_t *ev)
 {
     uint8_t buf[512], ctl[5];
@@ -218,7 +229,7 @@ static int cmd_connect(rtmp_session_t *s, const rtmp_msg_t *m, double tid, rtmp_
         return -EPROTO;
     }
     if ((rc = rtmp_cmd_decode_connect(m->data, m->len, &s->conn)) < 0) {
-        s->error = rc == -ENAMETOOLONG ? "app name too long" : "bad connect command";
+        s->error = amf_reason(rc, "app name too long");
         return rc;
     }
     if ((rc = send_ctl(s, RTMP_MSG_WINDOW_ACK_SIZE, ctl, rtmp_ctl_u32(ctl, OUR_WINDOW))) < 0 ||
@@ -272,7 +283,7 @@ static int cmd_publish(rtmp_session_t *s, const rtmp_msg_t *m, double tid, rtmp_
         return -EPROTO;
     }
     if ((rc = rtmp_cmd_decode_stream_name(m->data, m->len, &s->pub)) < 0) {
-        s->error = rc == -ENAMETOOLONG ? "stream name too long" : "bad publish command";
+        s->error = amf_reason(rc, "stream name too long");
         return rc;
     }
     if (!s->stream_id)
@@ -336,7 +347,7 @@ static int on_command(rtmp_session_t *s, const rtmp_msg_t *m, rtmp_event_t *ev)
         body.len--;
     }
     if ((rc = rtmp_cmd_decode_head(body.data, body.len, &head)) < 0) {
-        s->error = "bad command message";
+        s->error = amf_reason(rc, "command name too long");
         return rc;
     }
     for (i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++)

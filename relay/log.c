@@ -89,7 +89,9 @@ static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
     if (!n || (pending[n - 1] != '\n' && n < sizeof(pending) - 1))
         return;
     pending[strcspn(pending, "\n")] = '\0';
-    rl_log(level <= AV_LOG_ERROR ? RL_LOG_ERROR : level <= AV_LOG_WARNING ? RL_LOG_WARN : RL_LOG_DEBUG,
+    rl_log(level <= AV_LOG_ERROR     ? RL_LOG_ERROR
+           : level <= AV_LOG_WARNING ? RL_LOG_WARN
+                                     : RL_LOG_DEBUG,
            "ffmpeg", "msg=%s", rl_log_quote(quoted, sizeof(quoted), pending));
     pending[0] = '\0';
 }

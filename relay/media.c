@@ -197,7 +197,8 @@ static void rec_write(rl_media_t *m, AVPacket *pkt)
     recorder_t *r = &m->rec;
     int rc;
 
-    av_packet_rescale_ts(pkt, (AVRational){ 1, 1000 }, r->oc->streams[pkt->stream_index]->time_base);
+    av_packet_rescale_ts(pkt, (AVRational){ 1, 1000 },
+                         r->oc->streams[pkt->stream_index]->time_base);
     if ((rc = av_write_frame(r->oc, pkt)) < 0) {
         rl_err("record_write", "stream=%s error=\"%s\"", m->stream_id, av_err2str(rc));
         r->failed = 1;
@@ -227,9 +228,9 @@ static void rec_packet(rl_media_t *m, int kind, AVPacket *pkt)
     if (!m->record_path || r->failed)
         return;
     if (!r->oc) {
-        int can_open = m->par[RL_MEDIA_VIDEO] ? kind == RL_MEDIA_VIDEO &&
-                                                    (pkt->flags & AV_PKT_FLAG_KEY)
-                                              : kind == RL_MEDIA_AUDIO;
+        int can_open = m->par[RL_MEDIA_VIDEO]
+                           ? kind == RL_MEDIA_VIDEO && (pkt->flags & AV_PKT_FLAG_KEY)
+                           : kind == RL_MEDIA_AUDIO;
         if (!can_open || rec_open(m) < 0)
             return;
     }

@@ -146,20 +146,57 @@ def closed_by_server(sock, timeout=20):
         return False
 
 
+def amf(*values):
+    """AMF0 encoding of str, float, None and dict (as an object), for hand-made commands."""
+    out = b""
+    for v in values:
+        if isinstance(v, str):
+            out += b"\x02" + struct.pack(">H", len(v)) + v.encode()
+        elif isinstance(v, float):
+            out += b"\x00" + struct.pack(">d", v)
+        elif v is None:
+            out += b"\x05"
+        else:
+            out += b"\x03" + b"".join(struct.pack(">H", len(k)) + k.encode() + amf(x)
+                                       for k, x in v.items()) + b"\x00\x00\x09"
+    return out
+
+
+def publish_raw(sock, name):
+    """connect, createStream and publish, as an encoder would, without waiting for replies."""
+    rtmp_handshake(sock)
+    sock.sendall(chunk0(3, 20, amf("connect", 1.0, {"app": "live", "tcUrl": "rtmp://x/live"})) +
+                 chunk0(3, 20, amf("createStream", 2.0, None)) +
+                 chunk0(8, 20, amf("publish", 3.0, None, name, "live"), stream_id=1))
+
+
+# Each hostile input, and the reason the server must give in the log line that closes it.
 HOSTILE = {
-    "garbage handshake": lambda s: s.sendall(b"\x07" + os.urandom(4000)),
-    "chunk size 0": lambda s: (rtmp_handshake(s), s.sendall(chunk0(2, 1, bytes(4)))),
-    "chunk size 2^31": lambda s: (rtmp_handshake(s),
-                                  s.sendall(chunk0(2, 1, struct.pack(">I", 2 ** 31)))),
-    "huge message": lambda s: (rtmp_handshake(s),
-                               s.sendall(b"\x03\x00\x00\x00\xff\xff\xff\x14" + bytes(4))),
-    "bad amf": lambda s: (rtmp_handshake(s), s.sendall(chunk0(3, 20, b"\x02\x00\x07connect\x11"))),
-    "deep amf": lambda s: (rtmp_handshake(s),
-                           s.sendall(chunk0(3, 20, b"\x02\x00\x07connect\x00" + bytes(8) +
-                                            b"\x03" + b"\x00\x01a\x03" * 500))),
-    "many chunk streams": lambda s: (rtmp_handshake(s), s.sendall(b"".join(
-        chunk0(c, 8, bytes(100))[:17] for c in range(4, 60)))),
-    "fmt1 on unknown stream": lambda s: (rtmp_handshake(s), s.sendall(b"\x45" + bytes(7))),
+    "garbage handshake": (lambda s: s.sendall(b"\x07" + os.urandom(4000)),
+                          "unsupported RTMP version"),
+    "chunk size 0": (lambda s: (rtmp_handshake(s), s.sendall(chunk0(2, 1, bytes(4)))),
+                     "chunk size out of range"),
+    "chunk size 2^31": (lambda s: (rtmp_handshake(s),
+                                   s.sendall(chunk0(2, 1, struct.pack(">I", 2 ** 31)))),
+                        "chunk size out of range"),
+    "message length overflow": (lambda s: (rtmp_handshake(s), s.sendall(
+        b"\x03\x00\x00\x00\xff\xff\xff\x14" + bytes(4))), "message too large"),
+    "unknown message types": (lambda s: (rtmp_handshake(s), s.sendall(
+        b"".join(chunk0(3, t, bytes(7)) for t in (0, 7, 10, 11, 21, 23, 99, 255)) +
+        os.urandom(3000))), None),
+    "bad amf": (lambda s: (rtmp_handshake(s), s.sendall(chunk0(3, 20, b"\x02\x00\x07connect\x11"))),
+                "malformed AMF"),
+    "truncated amf": (lambda s: (rtmp_handshake(s), s.sendall(chunk0(3, 20, b"\x02\x00\x09conn"))),
+                      "truncated AMF"),
+    "deep amf": (lambda s: (rtmp_handshake(s),
+                            s.sendall(chunk0(3, 20, b"\x02\x00\x07connect\x00" + bytes(8) +
+                                             b"\x03" + b"\x00\x01a\x03" * 500))),
+                 "AMF nesting too deep"),
+    "stream name over the limit": (lambda s: publish_raw(s, "k" * 300), "stream name too long"),
+    "too many chunk streams": (lambda s: (rtmp_handshake(s), s.sendall(b"".join(
+        chunk0(c, 8, bytes(100))[:17] for c in range(4, 60)))), "too many chunk streams"),
+    "fmt1 on unknown stream": (lambda s: (rtmp_handshake(s), s.sendall(b"\x45" + bytes(7))),
+                               "fmt 1 on unknown chunk stream"),
 }
 
 
@@ -169,13 +206,17 @@ def test_hostile_input_closes_only_that_connection(shopcast, name):
     good = publish(shopcast.rtmp_url(s["key"]), seconds=6)
     wait_until(lambda: shopcast.stream(s["id"])["live"], 15, "good publisher live")
     with socket.create_connection(("127.0.0.1", shopcast.rtmp_port)) as sock:
-        HOSTILE[name](sock)
+        send, reason = HOSTILE[name]
+        send(sock)
         assert closed_by_server(sock), "server kept a hostile connection open"
     rc, err = finish(good)
     assert rc == 0, err
     wait_until(lambda: "record_end" in shopcast.read_log(), 10, "recording closed")
     assert_recording(shopcast.recordings(s["id"])[0], seconds=6)
-    assert "level=warn event=rtmp_close" in shopcast.read_log()
+    closes = [l for l in shopcast.read_log().splitlines() if "level=warn event=rtmp_close" in l]
+    assert len(closes) == 1, closes
+    if reason:
+        assert 'reason="%s"' % reason in closes[0], closes[0]
 
 
 def test_burst_of_garbage_then_good_publisher(shopcast):

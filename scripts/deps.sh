@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages shopcast needs to build, run and test, if any are missing.
+# Usage: scripts/deps.sh [run|test]   (test adds the test and benchmark tools)
+set -euo pipefail
+
+run_pkgs=(meson ninja-build pkg-config gcc libavformat-dev libavcodec-dev libavutil-dev
+  libswscale-dev libwebsockets-dev libwebsockets-evlib-uv libhiredis-dev libuv1-dev
+  libjansson-dev libinih-dev libssl-dev redis-server curl ca-certificates)
+test_pkgs=(libcriterion-dev ffmpeg python3 python3-pytest clang libclang-rt-14-dev openssl
+  clang-format)
+
+pkgs=("${run_pkgs[@]}")
+[ "${1:-run}" = test ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "shopcast: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
