@@ -193,8 +193,12 @@ HOSTILE = {
                                              b"\x03" + b"\x00\x01a\x03" * 500))),
                  "AMF nesting too deep"),
     "stream name over the limit": (lambda s: publish_raw(s, "k" * 300), "stream name too long"),
-    "too many chunk streams": (lambda s: (rtmp_handshake(s), s.sendall(b"".join(
-        chunk0(c, 8, bytes(100))[:17] for c in range(4, 60)))), "too many chunk streams"),
+    # With 4-byte chunks, each message below stays partial after its first chunk, so every
+    # chunk stream id holds state at once.
+    "too many chunk streams": (lambda s: (rtmp_handshake(s), s.sendall(
+        chunk0(2, 1, struct.pack(">I", 4)) +
+        b"".join(chunk0(c, 8, bytes(100))[:16] for c in range(4, 60)))),
+        "too many chunk streams"),
     "fmt1 on unknown stream": (lambda s: (rtmp_handshake(s), s.sendall(b"\x45" + bytes(7))),
                                "fmt 1 on unknown chunk stream"),
 }
