@@ -114,8 +114,10 @@ static void get_stream(req_t *r, const char *id)
 {
     rl_stream_t *st = rl_stream_find(r->srv, id);
 
-    if (!st)
-        return respond_error(r, 404, "no such stream");
+    if (!st) {
+        respond_error(r, 404, "no such stream");
+        return;
+    }
     respond_json(r, 200, rl_stream_json(st));
 }
 
@@ -146,8 +148,10 @@ static void on_created(rl_server_t *srv, uint64_t token, int rc, const char *id,
 
     if (!r)
         return;
-    if (rc < 0)
-        return respond_error(r, 503, "key store unavailable");
+    if (rc < 0) {
+        respond_error(r, 503, "key store unavailable");
+        return;
+    }
     public_host(r, host, sizeof(host));
     rl_parse_hostport(srv->cfg->rtmp_listen, h, sizeof(h), &port);
     snprintf(url, sizeof(url), "rtmp://%s:%d/live", host, port);
@@ -168,12 +172,15 @@ static void create_stream(req_t *r, const char *arg)
     if (!j || json_unpack(j, "{s:s}", "title", &title) < 0 || !title[0] ||
         strlen(title) > TITLE_MAX) {
         json_decref(j);
-        return respond_error(r, 400, "body must be {\"title\": \"...\"} with 1 to 200 bytes");
+        respond_error(r, 400, "body must be {\"title\": \"...\"} with 1 to 200 bytes");
+        return;
     }
     rc = rl_keys_create(r->srv, title, on_created, r->id);
     json_decref(j);
-    if (rc < 0)
-        return respond_error(r, 503, "key store unavailable");
+    if (rc < 0) {
+        respond_error(r, 503, "key store unavailable");
+        return;
+    }
     wait_redis(r);
 }
 
@@ -184,10 +191,14 @@ static void on_deleted(rl_server_t *srv, uint64_t token, int rc, int found)
     (void)srv;
     if (!r)
         return;
-    if (rc < 0)
-        return respond_error(r, 503, "key store unavailable");
-    if (!found)
-        return respond_error(r, 404, "no such stream");
+    if (rc < 0) {
+        respond_error(r, 503, "key store unavailable");
+        return;
+    }
+    if (!found) {
+        respond_error(r, 404, "no such stream");
+        return;
+    }
     respond(r, 204, "application/json", NULL, 0);
 }
 
@@ -197,8 +208,10 @@ static void delete_stream(req_t *r, const char *id)
 
     if (st)
         rl_ingest_close_stream(r->srv, st, "stream deleted by operator");
-    if (rl_keys_delete(r->srv, id, on_deleted, r->id) < 0)
-        return respond_error(r, 503, "key store unavailable");
+    if (rl_keys_delete(r->srv, id, on_deleted, r->id) < 0) {
+        respond_error(r, 503, "key store unavailable");
+        return;
+    }
     rl_info("stream_deleted", "stream=%s", id);
     wait_redis(r);
 }
@@ -221,8 +234,10 @@ static void metrics(req_t *r, const char *arg)
     int live = 0;
 
     (void)arg;
-    if (!f)
-        return respond_error(r, 500, "out of memory");
+    if (!f) {
+        respond_error(r, 500, "out of memory");
+        return;
+    }
     for (int i = 0; i < r->srv->nstreams; i++)
         live += r->srv->streams[i]->ingest != NULL;
     fprintf(f,
@@ -288,12 +303,16 @@ static void dispatch(req_t *r)
         path_matched = 1;
         if (rt->method != r->method)
             continue;
-        if (rt->operator_only && !token_ok(r))
-            return respond_error(r, 401, "operator bearer token required");
+        if (rt->operator_only && !token_ok(r)) {
+            respond_error(r, 401, "operator bearer token required");
+            return;
+        }
         return rt->fn(r, r->path + (rt->has_arg ? n : 0));
     }
-    if (path_matched)
-        return respond_error(r, 405, "method not allowed");
+    if (path_matched) {
+        respond_error(r, 405, "method not allowed");
+        return;
+    }
     not_found(r, NULL);
 }
 

@@ -81,8 +81,10 @@ static void start_publishing(rl_ingest_t *in, rl_stream_t *st)
     rl_ingest_t *old = st->ingest;
 
     if (old) {
-        if (!may_replace(srv, st, in))
-            return reject(in, "stream is live from another encoder");
+        if (!may_replace(srv, st, in)) {
+            reject(in, "stream is live from another encoder");
+            return;
+        }
         srv->counters.publish_replaced++;
         rl_info("publish_replaced", "stream=%s old_peer=%s new_peer=%s", st->id, old->peer,
                 in->peer);
@@ -90,8 +92,10 @@ static void start_publishing(rl_ingest_t *in, rl_stream_t *st)
         old->stream = NULL;
         rl_ingest_close(old, "replaced by a new publisher");
     }
-    if (rl_stream_go_live(srv, st, in, in->peer) < 0)
-        return reject(in, "server cannot start the stream");
+    if (rl_stream_go_live(srv, st, in, in->peer) < 0) {
+        reject(in, "server cannot start the stream");
+        return;
+    }
     in->stream = st;
     in->last_media = rl_now();
     srv->counters.publish_ok++;
@@ -110,14 +114,18 @@ static void on_key(rl_server_t *srv, uint64_t token, int rc, const char *stream_
         return; /* the publisher left while Redis answered */
     if (rc < 0) {
         rl_warn("publish_rejected", "peer=%s reason=\"key store unavailable\"", in->peer);
-        return reject(in, "stream key cannot be checked now, retry shortly");
+        reject(in, "stream key cannot be checked now, retry shortly");
+        return;
     }
     if (!stream_id) {
         rl_warn("publish_rejected", "peer=%s reason=\"unknown or revoked stream key\"", in->peer);
-        return reject(in, "unknown or revoked stream key");
+        reject(in, "unknown or revoked stream key");
+        return;
     }
-    if (!(st = rl_stream_add(srv, stream_id, NULL)))
-        return reject(in, "out of memory");
+    if (!(st = rl_stream_add(srv, stream_id, NULL))) {
+        reject(in, "out of memory");
+        return;
+    }
     start_publishing(in, st);
 }
 
@@ -165,7 +173,7 @@ static int ev_media(rl_ingest_t *in, const rtmp_event_t *ev)
 
     in->last_media = rl_now();
     if (in->stream)
-        rl_stream_media(in->srv, in->stream, kind, ev->timestamp, ev->data, ev->len);
+        rl_stream_media(in->stream, kind, ev->timestamp, ev->data, ev->len);
     return 0;
 }
 

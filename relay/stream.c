@@ -273,14 +273,12 @@ static void count_video(rl_stream_t *st, int64_t dts, const flv_tag_t *t)
     st->last_key_ts = dts;
 }
 
-int rl_stream_media(rl_server_t *srv, rl_stream_t *st, int kind, uint32_t ts, const uint8_t *data,
-                    size_t len)
+int rl_stream_media(rl_stream_t *st, int kind, uint32_t ts, const uint8_t *data, size_t len)
 {
     flv_tag_t t;
     int64_t dts;
     int rc;
 
-    (void)srv;
     st->last_media = rl_now();
     st->bytes += len;
     rc = kind == RL_MEDIA_VIDEO ? flv_parse_video(data, len, &t) : flv_parse_audio(data, len, &t);

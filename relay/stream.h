@@ -56,8 +56,7 @@ void rl_stream_go_offline(rl_server_t *srv, rl_stream_t *st, const char *reason)
 
 /* One FLV audio or video tag body from the publisher. Returns 0, or a negative error for input
  * that the stream ignores (counted, never fatal to the connection). */
-int rl_stream_media(rl_server_t *srv, rl_stream_t *st, int kind, uint32_t ts, const uint8_t *data,
-                    size_t len);
+int rl_stream_media(rl_stream_t *st, int kind, uint32_t ts, const uint8_t *data, size_t len);
 void rl_stream_metadata(rl_stream_t *st, double fps, const char *encoder);
 
 /* Once a second: rolls the rate windows. */

@@ -74,22 +74,29 @@ def video_tag(style, kind, key=False, cts=0, data=b""):
         cts.to_bytes(3, "big", signed=True) + data
 
 
+def handshake(sock):
+    """Client side of the simple handshake (section 5.2); checks that S2 echoes C1.
+    Returns whatever arrived after S2."""
+    c1 = bytes(8) + os.urandom(1528)
+    sock.sendall(b"\x03" + c1)
+    got = b""
+    while len(got) < 3073:
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed during handshake")
+        got += data
+    assert got[0] == 3 and got[1 + 1536 + 8:3073] == c1[8:], "S2 must echo C1"
+    sock.sendall(got[1:1537])
+    return got[3073:]
+
+
 class Publisher:
     def __init__(self, host, port):
         self.sock = socket.create_connection((host, port), timeout=10)
         self.received = b""
 
     def handshake(self):
-        c1 = bytes(8) + os.urandom(1528)
-        self.sock.sendall(b"\x03" + c1)
-        got = b""
-        while len(got) < 3073:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed during handshake")
-            got += data
-        self.sock.sendall(got[1:1537])
-        self.received = got[3073:]
+        self.received = handshake(self.sock)
 
     def read_for(self, seconds):
         self.sock.settimeout(0.1)

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import wait_until
 from media import probe, publish
+from rtmp_client import amf, chunks, handshake
 
 SECONDS = 10
 FPS = 30
@@ -113,27 +114,6 @@ def test_reconnect_on_same_key_is_accepted(shopcast):
     assert shopcast.stream(s["id"])["sessions"] == 3
 
 
-def rtmp_handshake(sock):
-    c1 = bytes(8) + os.urandom(1528)
-    sock.sendall(b"\x03" + c1)
-    got = b""
-    while len(got) < 3073:
-        chunk = sock.recv(65536)
-        assert chunk, "server closed during handshake"
-        got += chunk
-    assert got[0] == 3 and got[1 + 1536 + 8:] == c1[8:], "S2 must echo C1"
-    sock.sendall(got[1:1537])
-
-
-def chunk0(csid, msg_type, payload, stream_id=0, ts=0):
-    """One message in chunks of the default 128 bytes: a type-0 header, then type-3 ones."""
-    hdr = bytes([csid]) + ts.to_bytes(3, "big") + len(payload).to_bytes(3, "big")
-    out = hdr + bytes([msg_type]) + struct.pack("<I", stream_id) + payload[:128]
-    for i in range(128, len(payload), 128):
-        out += bytes([0xC0 | csid]) + payload[i:i + 128]
-    return out
-
-
 def closed_by_server(sock, timeout=20):
     sock.settimeout(timeout)
     try:
@@ -146,60 +126,44 @@ def closed_by_server(sock, timeout=20):
         return False
 
 
-def amf(*values):
-    """AMF0 encoding of str, float, None and dict (as an object), for hand-made commands."""
-    out = b""
-    for v in values:
-        if isinstance(v, str):
-            out += b"\x02" + struct.pack(">H", len(v)) + v.encode()
-        elif isinstance(v, float):
-            out += b"\x00" + struct.pack(">d", v)
-        elif v is None:
-            out += b"\x05"
-        else:
-            out += b"\x03" + b"".join(struct.pack(">H", len(k)) + k.encode() + amf(x)
-                                       for k, x in v.items()) + b"\x00\x00\x09"
-    return out
-
-
 def publish_raw(sock, name):
     """connect, createStream and publish, as an encoder would, without waiting for replies."""
-    rtmp_handshake(sock)
-    sock.sendall(chunk0(3, 20, amf("connect", 1.0, {"app": "live", "tcUrl": "rtmp://x/live"})) +
-                 chunk0(3, 20, amf("createStream", 2.0, None)) +
-                 chunk0(8, 20, amf("publish", 3.0, None, name, "live"), stream_id=1))
+    handshake(sock)
+    sock.sendall(chunks(3, 20, amf("connect", 1.0, {"app": "live", "tcUrl": "rtmp://x/live"})) +
+                 chunks(3, 20, amf("createStream", 2.0, None)) +
+                 chunks(8, 20, amf("publish", 3.0, None, name, "live"), stream_id=1))
 
 
 # Each hostile input, and the reason the server must give in the log line that closes it.
 HOSTILE = {
     "garbage handshake": (lambda s: s.sendall(b"\x07" + os.urandom(4000)),
                           "unsupported RTMP version"),
-    "chunk size 0": (lambda s: (rtmp_handshake(s), s.sendall(chunk0(2, 1, bytes(4)))),
+    "chunk size 0": (lambda s: (handshake(s), s.sendall(chunks(2, 1, bytes(4)))),
                      "chunk size out of range"),
-    "chunk size 2^31": (lambda s: (rtmp_handshake(s),
-                                   s.sendall(chunk0(2, 1, struct.pack(">I", 2 ** 31)))),
+    "chunk size 2^31": (lambda s: (handshake(s),
+                                   s.sendall(chunks(2, 1, struct.pack(">I", 2 ** 31)))),
                         "chunk size out of range"),
-    "message length overflow": (lambda s: (rtmp_handshake(s), s.sendall(
+    "message length overflow": (lambda s: (handshake(s), s.sendall(
         b"\x03\x00\x00\x00\xff\xff\xff\x14" + bytes(4))), "message too large"),
-    "unknown message types": (lambda s: (rtmp_handshake(s), s.sendall(
-        b"".join(chunk0(3, t, bytes(7)) for t in (0, 7, 10, 11, 21, 23, 99, 255)) +
+    "unknown message types": (lambda s: (handshake(s), s.sendall(
+        b"".join(chunks(3, t, bytes(7)) for t in (0, 7, 10, 11, 21, 23, 99, 255)) +
         os.urandom(3000))), None),
-    "bad amf": (lambda s: (rtmp_handshake(s), s.sendall(chunk0(3, 20, b"\x02\x00\x07connect\x11"))),
+    "bad amf": (lambda s: (handshake(s), s.sendall(chunks(3, 20, b"\x02\x00\x07connect\x11"))),
                 "malformed AMF"),
-    "truncated amf": (lambda s: (rtmp_handshake(s), s.sendall(chunk0(3, 20, b"\x02\x00\x09conn"))),
+    "truncated amf": (lambda s: (handshake(s), s.sendall(chunks(3, 20, b"\x02\x00\x09conn"))),
                       "truncated AMF"),
-    "deep amf": (lambda s: (rtmp_handshake(s),
-                            s.sendall(chunk0(3, 20, b"\x02\x00\x07connect\x00" + bytes(8) +
+    "deep amf": (lambda s: (handshake(s),
+                            s.sendall(chunks(3, 20, b"\x02\x00\x07connect\x00" + bytes(8) +
                                              b"\x03" + b"\x00\x01a\x03" * 500))),
                  "AMF nesting too deep"),
     "stream name over the limit": (lambda s: publish_raw(s, "k" * 300), "stream name too long"),
     # With 4-byte chunks, each message below stays partial after its first chunk, so every
     # chunk stream id holds state at once.
-    "too many chunk streams": (lambda s: (rtmp_handshake(s), s.sendall(
-        chunk0(2, 1, struct.pack(">I", 4)) +
-        b"".join(chunk0(c, 8, bytes(100))[:16] for c in range(4, 60)))),
+    "too many chunk streams": (lambda s: (handshake(s), s.sendall(
+        chunks(2, 1, struct.pack(">I", 4)) +
+        b"".join(chunks(c, 8, bytes(100))[:16] for c in range(4, 60)))),
         "too many chunk streams"),
-    "fmt1 on unknown stream": (lambda s: (rtmp_handshake(s), s.sendall(b"\x45" + bytes(7))),
+    "fmt1 on unknown stream": (lambda s: (handshake(s), s.sendall(b"\x45" + bytes(7))),
                                "fmt 1 on unknown chunk stream"),
 }
 
