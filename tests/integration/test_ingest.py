@@ -251,3 +251,16 @@ def test_rtmps_publish(shopcast_factory, tmp_path):
     assert rc == 0, err
     wait_until(lambda: "record_end" in sc.read_log(), 10, "recording closed")
     assert_recording(sc.recordings(s["id"])[0], seconds=4)
+
+
+def test_stream_keys_survive_a_restart(shopcast_factory):
+    sc = shopcast_factory()
+    s = sc.create_stream("Apples from the orchard")
+    assert sc.stop() == 0
+    sc.start()
+    listed = wait_until(lambda: [x for x in sc.request("GET", "/api/v1/streams")[1]["streams"]
+                                 if x["id"] == s["id"]], 10, "stream loaded from Redis")
+    assert listed[0]["title"] == "Apples from the orchard"
+    rc, err = finish(publish(sc.rtmp_url(s["key"]), seconds=3))
+    assert rc == 0, err
+    assert sc.stream(s["id"])["sessions"] == 1
