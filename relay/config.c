@@ -54,6 +54,16 @@ static const opt_t options[] = {
     { "stale-after", INT(stale_after), "5",
       "seconds without media after which a publisher may be replaced by another" },
     { "media-queue", INT(media_queue), "512", "packets queued per stream for the media worker" },
+    { "ladder", STR(ladder), "720p:2500k,360p:800k",
+      "renditions, HEIGHTp:BITRATE,...; none taller than the source is made" },
+    { "x264-preset", STR(x264_preset), "veryfast", "libx264 preset for every rendition" },
+    { "x264-threads", INT(x264_threads), "0", "threads per encoder; 0 lets libavcodec choose" },
+    { "hls-segment-ms", INT(hls_segment_ms), "1000",
+      "segment length: a keyframe is forced this often in every rendition" },
+    { "hls-part-ms", INT(hls_part_ms), "333", "target length of LL-HLS partial segments" },
+    { "hls-window", INT(hls_window), "30", "seconds of media kept in RAM per rendition" },
+    { "grace", INT(grace), "60",
+      "seconds a stream stays on air after its publisher left, waiting for it to return" },
 };
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))

@@ -26,6 +26,13 @@ typedef struct rl_config_s {
     int rtmp_timeout;
     int stale_after;
     int media_queue;
+    char ladder[256];
+    char x264_preset[32];
+    int x264_threads;
+    int hls_segment_ms;
+    int hls_part_ms;
+    int hls_window;
+    int grace;
 } rl_config_t;
 
 /* Fills cfg from defaults, the file named by --config (if any) and argv. Returns 0, 1 when --help

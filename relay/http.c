@@ -13,7 +13,9 @@
 
 #include "ingest.h"
 #include "keys.h"
+#include "hls_live.h"
 #include "log.h"
+#include "proto/status.h"
 #include "redis.h"
 #include "stream.h"
 
@@ -32,9 +34,15 @@ typedef struct rl_http_req_s {
     char *body;
     size_t body_len;
     int too_big;
+    /* HLS requests that wait for media (blocking playlist reload, preload hints) */
+    struct rl_http_req_s *wnext;
+    int waiting;
+    double deadline;
+    char query[256];
     /* response */
     int ready, status;
     const char *ctype;
+    const char *cache; /* Cache-Control */
     char *resp;
     size_t resp_len;
 } req_t;
@@ -46,6 +54,8 @@ static void respond(req_t *r, int status, const char *ctype, char *body, size_t 
     free(r->resp);
     r->status = status;
     r->ctype = ctype;
+    if (!r->cache)
+        r->cache = "no-store";
     r->resp = body; /* takes ownership of body */
     r->resp_len = len;
     r->ready = 1;
@@ -265,7 +275,181 @@ static void not_found(req_t *r, const char *arg)
     respond_error(r, 404, "not found");
 }
 
-/* Route table: method, path prefix, whether the rest is an {id}, operator only, handler. */
+/* An id is short, lowercase letters and digits: anything else cannot be one of ours. */
+static int valid_id(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789");
+
+    return n > 0 && n < 32 && !s[n];
+}
+
+/* ---- HLS ---- */
+
+static void unwait(req_t *r)
+{
+    for (req_t **pp = &r->srv->hls_waiting; *pp; pp = &(*pp)->wnext)
+        if (*pp == r) {
+            *pp = r->wnext;
+            break;
+        }
+    r->waiting = 0;
+    r->wnext = NULL;
+}
+
+/* Holds the request until the media it asks for exists (RFC 8216bis 6.2.5.2), at most three
+ * target durations; rl_http_hls_changed and rl_http_tick answer it. */
+static void hold(req_t *r, int target_duration)
+{
+    if (r->waiting)
+        return;
+    r->waiting = 1;
+    r->deadline = rl_now() + 3.0 * target_duration;
+    r->wnext = r->srv->hls_waiting;
+    r->srv->hls_waiting = r;
+}
+
+static void respond_text(req_t *r, hls_buf_t *b)
+{
+    char *body = b->data;
+    size_t len = b->len;
+
+    b->data = NULL;
+    hls_buf_free(b);
+    respond(r, 200, "application/vnd.apple.mpegurl", body, len);
+}
+
+static void respond_bytes(req_t *r, const uint8_t *data, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+
+    if (!copy) {
+        respond_error(r, 500, "out of memory");
+        return;
+    }
+    memcpy(copy, data, len);
+    /* Every name is used once (numbering follows the wall clock), so caches may keep it. */
+    r->cache = "public, max-age=86400, immutable";
+    respond(r, 200, "video/mp4", copy, len);
+}
+
+/* Splits "ID/master.m3u8" or "ID/RUNG/NAME"; the parts point into buf. */
+static int split_hls_path(char *buf, char **id, char **rung, char **name)
+{
+    char *a = strchr(buf, '/'), *b;
+
+    if (!a)
+        return -EINVAL;
+    *a++ = '\0';
+    *id = buf;
+    if ((b = strchr(a, '/'))) {
+        *b++ = '\0';
+        *rung = a;
+        *name = b;
+    } else {
+        *rung = NULL;
+        *name = a;
+    }
+    return valid_id(*id) && !strchr(*name, '/') ? 0 : -EINVAL;
+}
+
+/* Serves, or holds, one HLS request; returns 1 once it has been answered. */
+static int hls_try(req_t *r)
+{
+    char buf[256], *id, *rung, *name;
+    rl_stream_t *st;
+    hls_name_t n;
+    hls_query_t q;
+    hls_buf_t b;
+    const uint8_t *data;
+    size_t len;
+    int rc;
+
+    av_strlcpy(buf, r->path + 5, sizeof(buf)); /* after "/hls/" */
+    if (split_hls_path(buf, &id, &rung, &name) < 0 || hls_parse_name(name, &n) < 0 ||
+        (n.type == HLS_NAME_MASTER) != !rung || hls_parse_query(r->query, &q) < 0) {
+        respond_error(r, 400, "bad HLS request");
+        return 1;
+    }
+    if (!(st = rl_stream_find(r->srv, id)) || !st->hls) {
+        respond_error(r, 404, "no such stream");
+        return 1;
+    }
+    hls_buf_init(&b, 1 << 20);
+    if (n.type == HLS_NAME_MASTER)
+        rc = rl_hls_master(st->hls, &b);
+    else if (n.type == HLS_NAME_MEDIA)
+        rc = rl_hls_playlist(st->hls, rung, &q, &b);
+    else
+        rc = rl_hls_file(st->hls, rung, &n, &data, &len);
+    if (rc == RL_EAGAIN) {
+        hls_buf_free(&b);
+        hold(r, rl_hls_target_duration(st->hls));
+        return 0;
+    }
+    if (rc < 0) {
+        hls_buf_free(&b);
+        respond_error(r,
+                      rc == -EINVAL   ? 400
+                      : rc == -ENOENT ? 404
+                                      : 500,
+                      rc == -EINVAL ? "request too far ahead of the live edge" : "not found");
+    } else if (n.type == HLS_NAME_MASTER || n.type == HLS_NAME_MEDIA) {
+        respond_text(r, &b);
+    } else {
+        hls_buf_free(&b);
+        respond_bytes(r, data, len);
+    }
+    return 1;
+}
+
+/* The query string, with lws's fragments joined by '&' again. */
+static void copy_query(req_t *r)
+{
+    char frag[128];
+    size_t o = 0;
+
+    r->query[0] = '\0';
+    for (int i = 0;
+         lws_hdr_copy_fragment(r->wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
+        o += (size_t)snprintf(r->query + o, o < sizeof(r->query) ? sizeof(r->query) - o : 0, "%s%s",
+                              i ? "&" : "", frag);
+}
+
+static void hls_route(req_t *r, const char *arg)
+{
+    (void)arg;
+    copy_query(r);
+    hls_try(r);
+}
+
+void rl_http_hls_changed(rl_server_t *srv, rl_stream_t *st)
+{
+    req_t *r = srv->hls_waiting, *next;
+    size_t n = strlen(st->id);
+
+    for (; r; r = next) {
+        next = r->wnext;
+        if (!strncmp(r->path + 5, st->id, n) && r->path[5 + n] == '/' && hls_try(r))
+            unwait(r);
+    }
+}
+
+void rl_http_tick(rl_server_t *srv)
+{
+    double now = rl_now();
+    req_t *r = srv->hls_waiting, *next;
+
+    for (; r; r = next) {
+        next = r->wnext;
+        if (now < r->deadline)
+            continue;
+        unwait(r);
+        respond_error(r, 503, "media did not arrive in time");
+    }
+}
+
+/* Route table: method, path prefix, what follows it (0 nothing, 1 an {id}, 2 anything), operator
+ * only, handler. */
 static const struct route_s {
     method_t method;
     const char *path;
@@ -278,15 +462,8 @@ static const struct route_s {
     { M_POST, "/api/v1/streams", 0, 1, create_stream },
     { M_GET, "/api/v1/streams/", 1, 0, get_stream },
     { M_DELETE, "/api/v1/streams/", 1, 1, delete_stream },
+    { M_GET, "/hls/", 2, 0, hls_route },
 };
-
-/* An id is short, lowercase letters and digits: anything else cannot be one of ours. */
-static int valid_id(const char *s)
-{
-    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789");
-
-    return n > 0 && n < 32 && !s[n];
-}
 
 static void dispatch(req_t *r)
 {
@@ -297,8 +474,9 @@ static void dispatch(req_t *r)
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         rt = &routes[i];
         n = strlen(rt->path);
-        if (rt->has_arg ? strncmp(r->path, rt->path, n) || !valid_id(r->path + n)
-                        : strcmp(r->path, rt->path))
+        if (rt->has_arg
+                ? strncmp(r->path, rt->path, n) || (rt->has_arg == 1 && !valid_id(r->path + n))
+                : strcmp(r->path, rt->path))
             continue;
         path_matched = 1;
         if (rt->method != r->method)
@@ -307,7 +485,8 @@ static void dispatch(req_t *r)
             respond_error(r, 401, "operator bearer token required");
             return;
         }
-        return rt->fn(r, r->path + (rt->has_arg ? n : 0));
+        rt->fn(r, r->path + (rt->has_arg ? n : 0));
+        return;
     }
     if (path_matched) {
         respond_error(r, 405, "method not allowed");
@@ -326,7 +505,7 @@ static int write_response(req_t *r)
         lws_add_http_header_by_name(r->wsi, (const uint8_t *)"access-control-allow-origin:",
                                     (const uint8_t *)"*", 1, &p, end) ||
         lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const uint8_t *)"no-store", 8, &p, end) ||
+                                     (const uint8_t *)r->cache, (int)strlen(r->cache), &p, end) ||
         lws_finalize_write_http_header(r->wsi, start, &p, end))
         return -1;
     if (r->resp_len) {
@@ -357,6 +536,8 @@ static void req_reset(req_t *r)
 {
     if (r->srv)
         take_pending(r->srv, r->id);
+    if (r->waiting)
+        unwait(r);
     free(r->body);
     free(r->resp);
     memset(r, 0, sizeof(*r));

@@ -12,4 +12,9 @@ int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 /* The HTTP vhost's protocol list, terminated. */
 extern const struct lws_protocols rl_http_protocols[];
 
+/* The HLS window of st changed: answer the requests that waited for it. */
+void rl_http_hls_changed(rl_server_t *srv, rl_stream_t *st);
+/* Once a second: requests that waited too long get 503 (RFC 8216bis 6.2.5.2). */
+void rl_http_tick(rl_server_t *srv);
+
 #endif

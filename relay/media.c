@@ -1,67 +1,82 @@
-/* Media worker: one thread per live stream, fed through a bounded queue from the network thread.
+/* Media worker: one thread per stream on air, fed through a bounded queue from the network thread.
  *
- * Invariants: the queue never holds more than capacity packets plus RL_MEDIA_NB parameter items
- * and one end marker (those are never dropped); only the worker touches the recorder; only the
- * network thread pushes. Timestamps arrive in milliseconds (time base 1/1000). */
+ * Invariants: the queue never holds more than capacity packets, plus control items that are never
+ * dropped (bounded by ring_cap); only the worker touches the recorder, transcoder and packager;
+ * only the network thread pushes. Timestamps arrive in milliseconds; on the HLS path they are
+ * shifted per session so that the output timeline only moves forward across reconnects. */
 #include "media.h"
 
 #include <errno.h>
-#include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hls_live.h"
 #include "log.h"
+#include "packager.h"
+#include "recorder.h"
+#include "transcode.h"
 
-typedef enum { ITEM_PACKET, ITEM_PARAMS, ITEM_END } item_type_t;
+#define CONTROL_SLOTS 64 /* control items that may wait in the queue besides packets */
+
+typedef enum { ITEM_PACKET, ITEM_PARAMS, ITEM_SESSION, ITEM_SESSION_END, ITEM_END } item_type_t;
 
 typedef struct item_s {
     item_type_t type;
     int kind;
     AVPacket *pkt;
     AVCodecParameters *par;
+    char *path; /* ITEM_SESSION: where to record, or NULL */
 } item_t;
 
-typedef struct recorder_s {
-    AVFormatContext *oc;
-    int st_index[RL_MEDIA_NB]; /* output stream per kind, -1 if none */
-    int64_t last_dts[RL_MEDIA_NB];
-    AVPacket *held[RL_MEDIA_NB]; /* written once the next packet gives its duration */
-    int failed;
-} recorder_t;
+typedef struct session_s {
+    int active, first_seen;
+    int64_t ts_offset; /* added to this session's timestamps on the HLS path */
+} session_t;
 
 struct rl_media_s {
+    rl_media_opts_t o;
     char stream_id[64];
-    char *record_path;
-    void (*on_done)(void *);
-    void *opaque;
+    rl_rung_t rungs[RL_MAX_RUNGS];
+    char preset[32];
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     item_t *ring;
-    int ring_cap, head, count, packets, capacity;
+    int ring_cap, head, count, packets;
     int need_key; /* network thread only: video is dropped until the next keyframe */
     atomic_int exited;
     rl_media_stats_t stats;
     /* worker thread only below */
     AVCodecParameters *par[RL_MEDIA_NB];
-    recorder_t rec;
+    rl_recorder_t *rec;
+    rl_transcode_t *tc;
+    rl_packager_t *pk;
+    rl_hls_t *hls;
+    int pk_generation, pk_stale; /* packager set up for this transcoder generation? */
+    int64_t last_ms;             /* latest timestamp handed to the HLS path */
+    int64_t first_video_ms;      /* for the encoder speed: media time transcoded */
+    session_t ses;
+    int sessions;
 };
 
 static void item_clear(item_t *it)
 {
     av_packet_free(&it->pkt);
     avcodec_parameters_free(&it->par);
+    free(it->path);
+    it->path = NULL;
 }
 
-/* Appends under the lock; the ring has room for every non-droppable item by construction. */
+/* Appends under the lock; control items have their own reserve of slots. */
 static int enqueue(rl_media_t *m, item_t *it, int droppable)
 {
     int ok;
 
     pthread_mutex_lock(&m->lock);
-    ok = m->count < m->ring_cap && (!droppable || m->packets < m->capacity);
+    ok = m->count < m->ring_cap && (!droppable || m->packets < m->o.capacity);
     if (ok) {
         m->ring[(m->head + m->count) % m->ring_cap] = *it;
         m->count++;
@@ -84,6 +99,15 @@ static void dequeue(rl_media_t *m, item_t *it)
     pthread_mutex_unlock(&m->lock);
 }
 
+static int push_control(rl_media_t *m, item_t *it)
+{
+    int rc = enqueue(m, it, 0);
+
+    if (rc < 0)
+        item_clear(it);
+    return rc;
+}
+
 int rl_media_push_params(rl_media_t *m, int kind, const AVCodecParameters *par)
 {
     item_t it = { .type = ITEM_PARAMS, .kind = kind };
@@ -91,9 +115,28 @@ int rl_media_push_params(rl_media_t *m, int kind, const AVCodecParameters *par)
 
     if (!(it.par = avcodec_parameters_alloc()))
         return -ENOMEM;
-    if ((rc = avcodec_parameters_copy(it.par, par)) < 0 || (rc = enqueue(m, &it, 0)) < 0)
+    if ((rc = avcodec_parameters_copy(it.par, par)) < 0) {
         item_clear(&it);
-    return rc;
+        return rc;
+    }
+    return push_control(m, &it);
+}
+
+int rl_media_session(rl_media_t *m, const char *record_path)
+{
+    item_t it = { .type = ITEM_SESSION };
+
+    if (record_path && !(it.path = strdup(record_path)))
+        return -ENOMEM;
+    m->need_key = 1; /* a new publisher starts with a keyframe or not at all */
+    return push_control(m, &it);
+}
+
+int rl_media_session_end(rl_media_t *m)
+{
+    item_t it = { .type = ITEM_SESSION_END };
+
+    return push_control(m, &it);
 }
 
 int rl_media_push_packet(rl_media_t *m, int kind, AVPacket **pkt)
@@ -122,163 +165,212 @@ void rl_media_finish(rl_media_t *m)
 {
     item_t it = { .type = ITEM_END };
 
-    enqueue(m, &it, 0);
+    /* The end marker must get through: wait for room rather than lose it. */
+    while (enqueue(m, &it, 0) < 0)
+        sched_yield();
 }
 
-/* ---- recorder (worker thread) ---- */
+/* ---- HLS path (worker thread) ---- */
 
-static int rec_add_stream(recorder_t *r, int kind, const AVCodecParameters *par)
+/* Whatever the packager makes is posted to the HLS window, and the network thread woken to
+ * serve it (uv_async_send coalesces, so a burst of posts costs one wake-up). */
+static void wake(rl_media_t *m)
 {
-    AVStream *st = avformat_new_stream(r->oc, NULL);
-    int rc;
+    if (m->o.on_done)
+        m->o.on_done(m->o.opaque);
+}
 
-    if (!st)
-        return AVERROR(ENOMEM);
-    if ((rc = avcodec_parameters_copy(st->codecpar, par)) < 0)
+static void on_init(void *opaque, int rung, int init_id, uint8_t *data, size_t len)
+{
+    rl_hls_post_init(((rl_media_t *)opaque)->hls, rung, init_id, data, len);
+}
+
+static void on_part(void *opaque, const rl_part_info_t *info, uint8_t *data, size_t len)
+{
+    rl_hls_post_part(((rl_media_t *)opaque)->hls, info, data, len);
+    wake(opaque);
+}
+
+static void on_segment(void *opaque, int rung, uint64_t msn, double duration)
+{
+    rl_hls_post_segment(((rl_media_t *)opaque)->hls, rung, msn, duration);
+    wake(opaque);
+}
+
+/* RFC 6381 names: avc1.PPCCLL from the SPS, mp4a.40.<audio object type>. */
+static void codecs_string(const AVCodecContext *enc, const AVCodecParameters *audio, char *out,
+                          size_t size)
+{
+    const uint8_t *x = enc->extradata;
+    int n = enc->extradata_size, i;
+
+    snprintf(out, size, "avc1.640028");
+    for (i = 0; i + 7 < n; i++)
+        if (x[i] == 0 && x[i + 1] == 0 && x[i + 2] == 1 && (x[i + 3] & 0x1f) == 7) {
+            snprintf(out, size, "avc1.%02x%02x%02x", x[i + 4], x[i + 5], x[i + 6]);
+            break;
+        }
+    if (audio)
+        av_strlcatf(out, size, ",mp4a.40.%d", audio->profile >= 0 ? audio->profile + 1 : 2);
+}
+
+static void post_rungs(rl_media_t *m, const rl_rung_out_t *ro, const AVCodecContext *const *enc,
+                       int n, const AVCodecParameters *a)
+{
+    rl_hls_rung_t d[RL_MAX_RUNGS];
+    int audio_bps = a ? (a->bit_rate > 0 ? (int)a->bit_rate : 128000) : 0;
+
+    for (int i = 0; i < n; i++) {
+        d[i] = (rl_hls_rung_t){ .width = ro[i].width,
+                                .height = ro[i].height,
+                                .avg_bandwidth = ro[i].rung->bitrate + audio_bps,
+                                .frame_rate = av_q2d(ro[i].enc->framerate) };
+        /* Peak: the encoder's VBV cap plus audio, plus ~10% for the fMP4 boxes. */
+        d[i].bandwidth = (int)((ro[i].rung->bitrate + audio_bps) * 1.1);
+        av_strlcpy(d[i].name, ro[i].rung->name, sizeof(d[i].name));
+        codecs_string(ro[i].enc, a, d[i].codecs, sizeof(d[i].codecs));
+    }
+    rl_hls_post_rungs(m->hls, d, n, rl_packager_part_target(m->o.part_ms, enc, n));
+}
+
+/* (Re)starts the packager for the transcoder's current encoders. */
+static int setup_packager(rl_media_t *m)
+{
+    rl_rung_out_t ro[RL_MAX_RUNGS];
+    const AVCodecContext *enc[RL_MAX_RUNGS];
+    const AVCodecParameters *audio =
+        m->par[RL_MEDIA_AUDIO] && m->par[RL_MEDIA_AUDIO]->codec_id == AV_CODEC_ID_AAC
+            ? m->par[RL_MEDIA_AUDIO]
+            : NULL;
+    int n = rl_transcode_rungs(m->tc, ro, RL_MAX_RUNGS), rc;
+
+    for (int i = 0; i < n; i++)
+        enc[i] = ro[i].enc;
+    post_rungs(m, ro, enc, n, audio); /* before the init segments, which belong to the rungs */
+    if ((rc = rl_packager_configure(m->pk, enc, n, audio)) < 0)
         return rc;
-    /* hvc1 (parameter sets in the sample entry only) is what Apple players require. */
-    st->codecpar->codec_tag = par->codec_id == AV_CODEC_ID_HEVC ? MKTAG('h', 'v', 'c', '1') : 0;
-    st->time_base = (AVRational){ 1, 1000 };
-    r->st_index[kind] = st->index;
+    m->pk_generation = rl_transcode_stats(m->tc)->generation;
+    m->pk_stale = 0;
     return 0;
 }
 
-/* Opens the file once video (or, for an audio-only stream, audio) can be described.
- * Fragmented MP4: a power cut or crash loses at most the last fragment, never the recording. */
-static int rec_open(rl_media_t *m)
+static void on_encoded(void *opaque, int rung, AVPacket *pkt)
 {
-    recorder_t *r = &m->rec;
-    AVDictionary *opts = NULL;
+    rl_media_t *m = opaque;
     int rc;
 
-    r->st_index[0] = r->st_index[1] = -1;
-    r->last_dts[0] = r->last_dts[1] = INT64_MIN;
-    if ((rc = avformat_alloc_output_context2(&r->oc, NULL, "mp4", m->record_path)) < 0)
-        goto fail;
-    for (int k = 0; k < RL_MEDIA_NB; k++)
-        if (m->par[k] && (rc = rec_add_stream(r, k, m->par[k])) < 0)
-            goto fail;
-    if ((rc = avio_open(&r->oc->pb, m->record_path, AVIO_FLAG_WRITE)) < 0)
-        goto fail;
-    av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
-    rc = avformat_write_header(r->oc, &opts);
-    av_dict_free(&opts);
-    if (rc < 0)
-        goto fail;
-    rl_info("record_start", "stream=%s path=%s", m->stream_id, m->record_path);
-    return 0;
-fail:
-    rl_err("record_failed", "stream=%s path=%s error=\"%s\"", m->stream_id, m->record_path,
-           av_err2str(rc));
-    if (r->oc)
-        avio_closep(&r->oc->pb);
-    avformat_free_context(r->oc);
-    r->oc = NULL;
-    r->failed = 1;
-    return rc;
-}
-
-/* The muxer refuses DTS that do not increase; a publisher's clock can jump back, so mend it. */
-static void mend_timestamps(rl_media_t *m, int kind, AVPacket *pkt)
-{
-    int64_t *last = &m->rec.last_dts[kind];
-
-    if (*last != INT64_MIN && pkt->dts <= *last) {
-        int64_t shift = *last + 1 - pkt->dts;
-        pkt->dts += shift;
-        pkt->pts += shift;
-        atomic_fetch_add(&m->stats.ts_fixed, 1);
-    }
-    *last = pkt->dts;
-}
-
-static void rec_write(rl_media_t *m, AVPacket *pkt)
-{
-    recorder_t *r = &m->rec;
-    int rc;
-
-    av_packet_rescale_ts(pkt, (AVRational){ 1, 1000 },
-                         r->oc->streams[pkt->stream_index]->time_base);
-    if ((rc = av_write_frame(r->oc, pkt)) < 0) {
-        rl_err("record_write", "stream=%s error=\"%s\"", m->stream_id, av_err2str(rc));
-        r->failed = 1;
-    }
-}
-
-/* Each packet is held until the next one of its track arrives, which gives its duration; the
- * muxer would otherwise guess the duration of every fragment's last sample. */
-static void rec_hold(rl_media_t *m, int kind, AVPacket *pkt)
-{
-    recorder_t *r = &m->rec;
-    AVPacket *prev = r->held[kind];
-
-    if (prev) {
-        prev->duration = pkt->dts - prev->dts;
-        rec_write(m, prev);
-        av_packet_free(&r->held[kind]);
-    }
-    if (!r->failed)
-        r->held[kind] = av_packet_clone(pkt);
-}
-
-static void rec_packet(rl_media_t *m, int kind, AVPacket *pkt)
-{
-    recorder_t *r = &m->rec;
-
-    if (!m->record_path || r->failed)
+    if ((m->pk_stale || m->pk_generation != rl_transcode_stats(m->tc)->generation) &&
+        setup_packager(m) < 0)
         return;
-    if (!r->oc) {
-        int can_open = m->par[RL_MEDIA_VIDEO]
-                           ? kind == RL_MEDIA_VIDEO && (pkt->flags & AV_PKT_FLAG_KEY)
-                           : kind == RL_MEDIA_AUDIO;
-        if (!can_open || rec_open(m) < 0)
-            return;
-    }
-    if (r->st_index[kind] < 0)
-        return; /* a track that was configured after the file was opened */
-    mend_timestamps(m, kind, pkt);
-    pkt->stream_index = r->st_index[kind];
-    rec_hold(m, kind, pkt);
+    if ((rc = rl_packager_video(m->pk, rung, pkt)) < 0)
+        rl_err("package_video", "stream=%s error=\"%s\"", m->stream_id, av_err2str(rc));
+    atomic_fetch_add(&m->stats.frames_encoded, 1);
 }
 
-static void rec_close(rl_media_t *m)
+static void open_transcoder(rl_media_t *m)
 {
-    recorder_t *r = &m->rec;
+    rl_transcode_opts_t o = { .src = m->par[RL_MEDIA_VIDEO],
+                              .rungs = m->rungs,
+                              .nrungs = m->o.nrungs,
+                              .preset = m->preset,
+                              .segment_ms = m->o.segment_ms,
+                              .threads = m->o.threads,
+                              .on_packet = on_encoded,
+                              .opaque = m };
+    char err[256] = "";
 
-    if (!r->oc)
-        return;
-    for (int k = 0; k < RL_MEDIA_NB; k++) {
-        if (r->held[k] && !r->failed)
-            rec_write(m, r->held[k]); /* the last sample keeps its publisher-given duration */
-        av_packet_free(&r->held[k]);
-    }
-    av_write_trailer(r->oc);
-    atomic_store(&m->stats.bytes_written, (uint64_t)avio_size(r->oc->pb));
-    avio_closep(&r->oc->pb);
-    avformat_free_context(r->oc);
-    r->oc = NULL;
-    rl_info("record_end", "stream=%s path=%s bytes=%llu", m->stream_id, m->record_path,
-            (unsigned long long)atomic_load(&m->stats.bytes_written));
+    if (m->tc)
+        rl_transcode_flush(m->tc);
+    rl_transcode_free(&m->tc);
+    if (!(m->tc = rl_transcode_open(&o, err, sizeof(err))))
+        rl_err("transcode_open", "stream=%s error=\"%s\"", m->stream_id, err);
 }
 
-/* A new configuration mid-stream (a new resolution, say) starts a new file: MP4 cannot change
- * its sample description half way. */
+/* Per session, timestamps restart wherever the publisher's clock is: shift them to continue just
+ * after the last one already packaged. */
+static void shift_ts(rl_media_t *m, AVPacket *pkt)
+{
+    if (!m->ses.first_seen) {
+        m->ses.ts_offset = m->sessions > 1 ? m->last_ms + 40 - pkt->dts : 0;
+        m->ses.first_seen = 1;
+    }
+    pkt->pts += m->ses.ts_offset;
+    pkt->dts += m->ses.ts_offset;
+    if (pkt->dts > m->last_ms)
+        m->last_ms = pkt->dts;
+}
+
+static void hls_packet(rl_media_t *m, int kind, AVPacket *pkt)
+{
+    int64_t pts = pkt->pts, dts = pkt->dts;
+    double t0;
+
+    if (!m->pk || (kind == RL_MEDIA_VIDEO && !m->tc))
+        return;
+    shift_ts(m, pkt);
+    if (kind == RL_MEDIA_VIDEO) {
+        t0 = rl_transcode_stats(m->tc)->encode_seconds;
+        rl_transcode_packet(m->tc, pkt);
+        atomic_fetch_add(&m->stats.encode_us,
+                         (uint64_t)((rl_transcode_stats(m->tc)->encode_seconds - t0) * 1e6));
+        if (m->first_video_ms == INT64_MIN)
+            m->first_video_ms = pkt->dts;
+        atomic_store(&m->stats.media_ms, (uint64_t)(pkt->dts - m->first_video_ms));
+    } else if (m->par[RL_MEDIA_AUDIO]->codec_id == AV_CODEC_ID_AAC) {
+        rl_packager_audio(m->pk, pkt);
+    }
+    pkt->pts = pts; /* the recorder keeps the session's own timeline */
+    pkt->dts = dts;
+}
+
+/* ---- items (worker thread) ---- */
+
 static void on_params(rl_media_t *m, item_t *it)
 {
-    AVCodecParameters *old = m->par[it->kind];
-    int same = old && old->codec_id == it->par->codec_id &&
-               old->extradata_size == it->par->extradata_size &&
-               (!old->extradata_size ||
-                !memcmp(old->extradata, it->par->extradata, (size_t)old->extradata_size));
-
     avcodec_parameters_free(&m->par[it->kind]);
     m->par[it->kind] = it->par;
     it->par = NULL;
-    if (!same && m->rec.oc) {
-        rec_close(m);
-        m->rec.failed = 1; /* one file per session; the next publish gets a new one */
-        rl_warn("record_stop", "stream=%s reason=\"codec configuration changed\"", m->stream_id);
-    }
+    if (m->rec)
+        rl_recorder_params(m->rec, it->kind, m->par[it->kind]);
+    if (!m->pk)
+        return;
+    if (it->kind == RL_MEDIA_VIDEO)
+        open_transcoder(m);
+    else
+        m->pk_stale = 1; /* the init segments describe the audio too */
+}
+
+static void on_session(rl_media_t *m, item_t *it)
+{
+    rl_recorder_free(&m->rec);
+    if (it->path && !(m->rec = rl_recorder_new(m->stream_id, it->path)))
+        rl_err("record_failed", "stream=%s error=\"out of memory\"", m->stream_id);
+    for (int k = 0; k < RL_MEDIA_NB; k++)
+        avcodec_parameters_free(&m->par[k]);
+    m->ses = (session_t){ .active = 1 };
+    m->sessions++;
+    if (m->pk && m->sessions > 1)
+        m->pk_stale = 1; /* a new publisher: new init, and a discontinuity in the playlists */
+}
+
+static void on_session_end(rl_media_t *m)
+{
+    rl_recorder_free(&m->rec);
+    if (m->tc)
+        rl_transcode_flush(m->tc);
+    rl_transcode_free(&m->tc);
+    if (m->pk)
+        rl_packager_finish(m->pk);
+    m->ses.active = 0;
+}
+
+static void on_packet(rl_media_t *m, item_t *it)
+{
+    if (!m->par[it->kind])
+        return;
+    hls_packet(m, it->kind, it->pkt);
+    if (m->rec)
+        rl_recorder_packet(m->rec, it->kind, it->pkt);
 }
 
 static void *worker_main(void *arg)
@@ -290,17 +382,35 @@ static void *worker_main(void *arg)
         dequeue(m, &it);
         if (it.type == ITEM_END)
             break;
-        if (it.type == ITEM_PARAMS)
-            on_params(m, &it);
-        else
-            rec_packet(m, it.kind, it.pkt);
+        switch (it.type) {
+        case ITEM_PARAMS: on_params(m, &it); break;
+        case ITEM_SESSION: on_session(m, &it); break;
+        case ITEM_SESSION_END: on_session_end(m); break;
+        default: on_packet(m, &it); break;
+        }
         item_clear(&it);
     }
-    rec_close(m);
+    on_session_end(m);
+    if (m->hls)
+        rl_hls_post_end(m->hls);
     atomic_store(&m->exited, 1);
-    if (m->on_done)
-        m->on_done(m->opaque);
+    if (m->o.on_done)
+        m->o.on_done(m->o.opaque);
     return NULL;
+}
+
+static int init_outputs(rl_media_t *m, char *err, size_t errlen)
+{
+    rl_packager_cb_t cb = { on_init, on_part, on_segment, m };
+
+    if (!m->o.hls || !m->o.nrungs)
+        return 0;
+    m->hls = rl_hls_ref(m->o.hls);
+    m->pk =
+        rl_packager_new(m->o.part_ms, rl_hls_next_msn(m->hls), rl_hls_next_init_id(m->hls), &cb);
+    if (!m->pk)
+        return snprintf(err, errlen, "out of memory"), -ENOMEM;
+    return 0;
 }
 
 rl_media_t *rl_media_start(const rl_media_opts_t *o, char *err, size_t errlen)
@@ -312,14 +422,16 @@ rl_media_t *rl_media_start(const rl_media_opts_t *o, char *err, size_t errlen)
         err[0] = '\0';
     if (!m)
         return snprintf(err, errlen, "out of memory"), NULL;
+    m->o = *o;
     av_strlcpy(m->stream_id, o->stream_id, sizeof(m->stream_id));
-    m->capacity = o->capacity > 0 ? o->capacity : 1;
-    m->ring_cap = m->capacity + RL_MEDIA_NB * 4 + 1;
-    m->on_done = o->on_done;
-    m->opaque = o->opaque;
-    m->ring = calloc((size_t)m->ring_cap, sizeof(*m->ring));
-    m->record_path = o->record_path ? strdup(o->record_path) : NULL;
-    if (!m->ring || (o->record_path && !m->record_path))
+    av_strlcpy(m->preset, o->preset ? o->preset : "veryfast", sizeof(m->preset));
+    memcpy(m->rungs, o->rungs, (size_t)o->nrungs * sizeof(*o->rungs));
+    m->o.capacity = o->capacity > 0 ? o->capacity : 1;
+    m->ring_cap = m->o.capacity + CONTROL_SLOTS;
+    m->last_ms = 0;
+    m->first_video_ms = INT64_MIN;
+    if (!(m->ring = calloc((size_t)m->ring_cap, sizeof(*m->ring))) ||
+        init_outputs(m, err, errlen) < 0)
         goto fail;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->cond, NULL);
@@ -333,8 +445,9 @@ rl_media_t *rl_media_start(const rl_media_opts_t *o, char *err, size_t errlen)
 fail:
     if (!err[0])
         snprintf(err, errlen, "out of memory");
+    rl_packager_free(&m->pk);
+    rl_hls_unref(&m->hls);
     free(m->ring);
-    free(m->record_path);
     free(m);
     return NULL;
 }
@@ -365,10 +478,13 @@ void rl_media_free(rl_media_t **pm)
     }
     for (int k = 0; k < RL_MEDIA_NB; k++)
         avcodec_parameters_free(&m->par[k]);
+    rl_transcode_free(&m->tc);
+    rl_packager_free(&m->pk);
+    rl_recorder_free(&m->rec);
+    rl_hls_unref(&m->hls);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->cond);
     free(m->ring);
-    free(m->record_path);
     free(m);
     *pm = NULL;
 }

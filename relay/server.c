@@ -70,9 +70,15 @@ static void reap_media(rl_server_t *srv, int wait)
     }
 }
 
+/* A worker posted media or exited: apply what it posted, answer whoever waited for it. */
 static void on_wake(uv_async_t *h)
 {
-    reap_media(h->data, 0);
+    rl_server_t *srv = h->data;
+
+    for (int i = 0; i < srv->nstreams; i++)
+        if (srv->streams[i]->hls && rl_hls_drain(srv->streams[i]->hls))
+            rl_http_hls_changed(srv, srv->streams[i]);
+    reap_media(srv, 0);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -81,6 +87,7 @@ static void on_tick(uv_timer_t *t)
 
     rl_ingest_tick(srv);
     rl_stream_tick(srv);
+    rl_http_tick(srv);
 }
 
 static void stop(rl_server_t *srv)
@@ -91,6 +98,7 @@ static void stop(rl_server_t *srv)
     rl_info("shutdown", "streams_live=%d", srv->ningests);
     if (srv->ctx)
         lws_context_destroy(srv->ctx); /* closes every connection: streams go offline */
+    rl_stream_off_air_all(srv);
     reap_media(srv, 1);
     rl_redis_free(&srv->redis);
     uv_timer_stop(&srv->tick);
@@ -250,6 +258,9 @@ int rl_server_init(rl_server_t *srv, rl_config_t *cfg, char *err, size_t errlen)
 
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
+    if ((rc = rl_ladder_parse(cfg->ladder, srv->rungs, RL_MAX_RUNGS, err, errlen)) < 0)
+        return rc;
+    srv->nrungs = rc;
     signal(SIGPIPE, SIG_IGN);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     if ((rc = make_dirs(cfg->data_dir, err, errlen)) < 0 ||

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "transcode.h"
 
 typedef struct rl_redis_s rl_redis_t;
 typedef struct rl_stream_s rl_stream_t;
@@ -44,7 +45,10 @@ typedef struct rl_server_s {
     rl_media_t **retired; /* workers finishing after their stream went offline */
     int nretired, retired_cap;
     struct rl_http_req_s *http_pending; /* HTTP requests waiting for Redis */
+    struct rl_http_req_s *hls_waiting;  /* HLS requests waiting for media */
     uint64_t next_http_id;
+    rl_rung_t rungs[RL_MAX_RUNGS]; /* the ladder, parsed from the config */
+    int nrungs;
     rl_counters_t counters;
     int stopping;
 } rl_server_t;

@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "hls_live.h"
 #include "log.h"
+#include "transcode.h"
 #include "proto/nal.h"
 
 rl_stream_t *rl_stream_find(rl_server_t *srv, const char *id)
@@ -65,6 +67,17 @@ static void reset_formats(rl_stream_t *st)
     st->hist_n = 0;
 }
 
+/* Off air: the worker ends the playlists and exits; it is joined once it has. */
+static void stop_media(rl_server_t *srv, rl_stream_t *st)
+{
+    if (!st->media)
+        return;
+    rl_media_finish(st->media);
+    rl_server_retire_media(srv, st->media);
+    st->media = NULL;
+    rl_info("stream_off_air", "stream=%s", st->id);
+}
+
 void rl_stream_remove(rl_server_t *srv, rl_stream_t *st)
 {
     for (int i = 0; i < srv->nstreams; i++) {
@@ -75,8 +88,16 @@ void rl_stream_remove(rl_server_t *srv, rl_stream_t *st)
     }
     if (st->ingest)
         rl_stream_go_offline(srv, st, "stream deleted");
+    stop_media(srv, st);
+    rl_hls_unref(&st->hls);
     reset_formats(st);
     free(st);
+}
+
+void rl_stream_off_air_all(rl_server_t *srv)
+{
+    for (int i = 0; i < srv->nstreams; i++)
+        stop_media(srv, srv->streams[i]);
 }
 
 void rl_stream_free_all(rl_server_t *srv)
@@ -113,10 +134,36 @@ static void media_done(void *opaque)
     uv_async_send(opaque);
 }
 
+/* The worker that carries the stream while it is on air, started at its first publish. */
+static int start_media(rl_server_t *srv, rl_stream_t *st)
+{
+    char err[256] = "";
+    rl_media_opts_t o = { .stream_id = st->id,
+                          .capacity = srv->cfg->media_queue,
+                          .rungs = srv->rungs,
+                          .nrungs = srv->nrungs,
+                          .preset = srv->cfg->x264_preset,
+                          .segment_ms = srv->cfg->hls_segment_ms,
+                          .part_ms = srv->cfg->hls_part_ms,
+                          .threads = srv->cfg->x264_threads,
+                          .on_done = media_done,
+                          .opaque = &srv->wake };
+
+    if (!st->hls && !(st->hls = rl_hls_new(st->id, srv->cfg->hls_window, srv->cfg->hls_segment_ms)))
+        return -ENOMEM;
+    rl_hls_drain(st->hls); /* numbering continues after whatever an earlier worker posted */
+    o.hls = st->hls;
+    if (!(st->media = rl_media_start(&o, err, sizeof(err)))) {
+        rl_err("media_start", "stream=%s error=\"%s\"", st->id, err);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 int rl_stream_go_live(rl_server_t *srv, rl_stream_t *st, rl_ingest_t *in, const char *peer)
 {
-    char path[1024], err[256] = "";
-    rl_media_opts_t o = { .stream_id = st->id, .capacity = srv->cfg->media_queue };
+    char path[1024];
+    const char *rec = NULL;
     int rc;
 
     reset_formats(st);
@@ -125,14 +172,12 @@ int rl_stream_go_live(rl_server_t *srv, rl_stream_t *st, rl_ingest_t *in, const 
         if ((rc = record_path(srv, st, path, sizeof(path))) < 0)
             rl_err("record_dir", "stream=%s error=\"%s\"", st->id, strerror(-rc));
         else
-            o.record_path = path;
+            rec = path;
     }
-    o.on_done = media_done;
-    o.opaque = &srv->wake;
-    if (!(st->media = rl_media_start(&o, err, sizeof(err)))) {
-        rl_err("media_start", "stream=%s error=\"%s\"", st->id, err);
-        return -ENOMEM;
-    }
+    if (!st->media && (rc = start_media(srv, st)) < 0)
+        return rc;
+    if ((rc = rl_media_session(st->media, rec)) < 0)
+        return rc;
     st->ingest = in;
     st->live_since = st->last_media = rl_now();
     av_strlcpy(st->peer, peer, sizeof(st->peer));
@@ -141,14 +186,14 @@ int rl_stream_go_live(rl_server_t *srv, rl_stream_t *st, rl_ingest_t *in, const 
 
 void rl_stream_go_offline(rl_server_t *srv, rl_stream_t *st, const char *reason)
 {
+    (void)srv;
     if (!st->ingest)
         return;
     rl_info("stream_offline", "stream=%s reason=\"%s\" uptime_s=%.1f", st->id, reason,
             rl_now() - st->live_since);
     st->ingest = NULL;
-    rl_media_finish(st->media);
-    rl_server_retire_media(srv, st->media);
-    st->media = NULL;
+    st->offline_since = rl_now();
+    rl_media_session_end(st->media);
 }
 
 /* RTMP timestamps are 32-bit milliseconds; a jump back by more than half the range is a wrap. */
@@ -323,9 +368,13 @@ static void roll_rates(rl_stream_t *st)
 
 void rl_stream_tick(rl_server_t *srv)
 {
-    for (int i = 0; i < srv->nstreams; i++)
-        if (srv->streams[i]->ingest)
-            roll_rates(srv->streams[i]);
+    for (int i = 0; i < srv->nstreams; i++) {
+        rl_stream_t *st = srv->streams[i];
+        if (st->ingest)
+            roll_rates(st);
+        else if (st->media && rl_now() - st->offline_since >= srv->cfg->grace)
+            stop_media(srv, st);
+    }
 }
 
 static json_t *video_json(const rl_stream_t *st)

@@ -10,6 +10,7 @@
 #include <libavcodec/avcodec.h>
 #include <stdint.h>
 
+#include "hls_live.h"
 #include "media.h"
 #include "proto/flv.h"
 #include "server.h"
@@ -19,12 +20,14 @@
 typedef struct rl_stream_s {
     char id[32];
     char title[256];
-    rl_ingest_t *ingest; /* the publisher, NULL while offline */
-    rl_media_t *media;   /* its worker, while live */
-    double live_since;   /* rl_now() */
-    double last_media;   /* rl_now() of the last audio or video message */
-    uint64_t sessions;   /* publishes so far */
-    char peer[64];       /* publisher's address */
+    rl_ingest_t *ingest;  /* the publisher, NULL while offline */
+    rl_media_t *media;    /* its worker, while on air (live, or within the grace time) */
+    rl_hls_t *hls;        /* its HLS window, from the first publish until it is deleted */
+    double offline_since; /* rl_now() when the last publisher left */
+    double live_since;    /* rl_now() */
+    double last_media;    /* rl_now() of the last audio or video message */
+    uint64_t sessions;    /* publishes so far */
+    char peer[64];        /* publisher's address */
     /* formats, as announced by the sequence headers */
     flv_codec_t vcodec, acodec;
     int width, height, profile, level;
@@ -49,6 +52,8 @@ rl_stream_t *rl_stream_find(rl_server_t *srv, const char *id);
 rl_stream_t *rl_stream_add(rl_server_t *srv, const char *id, const char *title);
 void rl_stream_remove(rl_server_t *srv, rl_stream_t *st);
 void rl_stream_free_all(rl_server_t *srv);
+/* Shutting down: every worker ends its playlists and exits. */
+void rl_stream_off_air_all(rl_server_t *srv);
 
 /* Network thread: a publisher takes the stream over / leaves it. */
 int rl_stream_go_live(rl_server_t *srv, rl_stream_t *st, rl_ingest_t *in, const char *peer);

@@ -1,0 +1,115 @@
+/* HLS playlist text (RFC 8216bis): master and media playlists with the Low-Latency tags, and the
+ * parsing of the names and query strings players request.
+ *
+ * Pure: the caller describes the window (segments, their parts, discontinuities) and gets text
+ * back in an hls_buf_t. Names are fixed patterns, so nothing here stores URIs:
+ *   init-<init id>.mp4          initialisation segment (EXT-X-MAP)
+ *   seg-<msn>.m4s               media segment
+ *   part-<msn>.<index>.m4s      partial segment <index> (0-based) of segment <msn>
+ *   media.m3u8                  media playlist of a rendition; master.m3u8 lists renditions */
+#ifndef PROTO_HLS_H
+#define PROTO_HLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Growable text buffer with a hard cap; on overflow or allocation failure err is set (-ENOSPC,
+ * -ENOMEM) and later appends do nothing, so a sequence of appends needs one check at the end. */
+typedef struct hls_buf_s {
+    char *data; /* NUL-terminated while err == 0 */
+    size_t len, cap, max;
+    int err;
+} hls_buf_t;
+
+void hls_buf_init(hls_buf_t *b, size_t max);
+void hls_buf_printf(hls_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hls_buf_free(hls_buf_t *b);
+
+typedef struct hls_variant_s {
+    const char *uri;   /* relative to the master playlist, e.g. "720p/media.m3u8" */
+    int bandwidth;     /* peak bits per second, audio included */
+    int avg_bandwidth; /* AVERAGE-BANDWIDTH; 0 leaves it out */
+    const char *codecs; /* RFC 6381, e.g. "avc1.64001f,mp4a.40.2" */
+    int width, height;
+    double frame_rate;
+} hls_variant_t;
+
+/* Master playlist: EXT-X-INDEPENDENT-SEGMENTS and one EXT-X-STREAM-INF per variant, in order. */
+int hls_write_master(hls_buf_t *out, const hls_variant_t *v, size_t n);
+
+typedef struct hls_part_s {
+    double duration; /* seconds */
+    int independent; /* starts with a keyframe: INDEPENDENT=YES */
+} hls_part_t;
+
+typedef struct hls_segment_s {
+    uint64_t msn;
+    double duration; /* seconds; meaningful when complete */
+    int complete;    /* 0 only for the last segment, still being filled */
+    int64_t pdt_ms;  /* EXT-X-PROGRAM-DATE-TIME of its first frame, Unix milliseconds */
+    int discontinuity; /* an EXT-X-DISCONTINUITY precedes it */
+    int init_id;       /* the init-<id>.mp4 it needs; an EXT-X-MAP is written when it changes */
+    const hls_part_t *parts; /* all of its parts so far; which are listed is decided here */
+    size_t nparts;
+} hls_segment_t;
+
+typedef struct hls_report_s {
+    const char *uri; /* another rendition's playlist, relative, e.g. "../360p/media.m3u8" */
+    uint64_t last_msn;
+    int last_part; /* -1: no part of last_msn yet */
+} hls_report_t;
+
+typedef struct hls_media_s {
+    int target_duration;   /* EXT-X-TARGETDURATION, whole seconds (>= every EXTINF rounded) */
+    double part_target;    /* EXT-X-PART-INF PART-TARGET, seconds; 0 = not low latency */
+    uint64_t disc_seq;     /* EXT-X-DISCONTINUITY-SEQUENCE of segs[0] */
+    const hls_segment_t *segs; /* oldest first; msn consecutive */
+    size_t nsegs;
+    int ended;             /* EXT-X-ENDLIST: no more segments will come */
+    int skip;              /* the client asked _HLS_skip=YES: a delta update */
+    const hls_report_t *reports;
+    size_t nreports;
+} hls_media_t;
+
+/* Media playlist. With part_target > 0 it carries EXT-X-SERVER-CONTROL (CAN-BLOCK-RELOAD=YES,
+ * PART-HOLD-BACK = 3 x part target, CAN-SKIP-UNTIL = 6 x target duration), EXT-X-PART-INF, the
+ * EXT-X-PART lines of segments that end within 3 target durations of the live edge (section
+ * 4.4.4.9), an EXT-X-PRELOAD-HINT for the next part unless ended, and the rendition reports.
+ * With skip set, segments older than CAN-SKIP-UNTIL from the end are replaced by
+ * EXT-X-SKIP:SKIPPED-SEGMENTS=N (section 4.4.5.2), and EXT-X-MAP is repeated after it.
+ * Every segment carries EXT-X-PROGRAM-DATE-TIME. Returns 0 or the buffer's error. */
+int hls_write_media(hls_buf_t *out, const hls_media_t *m);
+
+typedef enum hls_name_type_e {
+    HLS_NAME_MASTER = 1, /* master.m3u8 */
+    HLS_NAME_MEDIA,      /* media.m3u8 */
+    HLS_NAME_INIT,       /* init-<a>.mp4 */
+    HLS_NAME_SEGMENT,    /* seg-<msn>.m4s */
+    HLS_NAME_PART,       /* part-<msn>.<b>.m4s */
+} hls_name_type_t;
+
+typedef struct hls_name_s {
+    hls_name_type_t type;
+    uint64_t a; /* init id or msn */
+    int b;      /* part index */
+} hls_name_t;
+
+/* Parses the last path element a player asked for. Numbers are plain decimal without sign or
+ * leading zeros (so one resource has exactly one name), at most 18 digits for msn and 4 for a
+ * part index. Returns 0 or -EINVAL. */
+int hls_parse_name(const char *name, hls_name_t *out);
+
+typedef struct hls_query_s {
+    int has_msn;
+    uint64_t msn;  /* _HLS_msn */
+    int has_part;
+    int part;      /* _HLS_part */
+    int skip;      /* _HLS_skip=YES (1) or v2 (2) */
+} hls_query_t;
+
+/* Parses a query string ("a=b&c=d", no leading '?'; NULL or "" is an empty query). Unknown
+ * parameters are ignored; a malformed value of a known one, _HLS_part without _HLS_msn, or a
+ * repeated known parameter is -EINVAL (RFC 8216bis 6.2.5.2: such a request is a Bad Request). */
+int hls_parse_query(const char *query, hls_query_t *out);
+
+#endif
