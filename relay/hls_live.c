@@ -449,8 +449,10 @@ int rl_hls_master(rl_hls_t *h, hls_buf_t *out)
 
     for (int i = 0; i < h->nrungs; i++) {
         rl_hls_rung_t *d = &h->rungs[i].desc;
-        if (!h->rungs[i].active || !h->rungs[i].nsegs)
+        if (!h->rungs[i].active)
             continue;
+        if (!h->rungs[i].nsegs) /* list the ladder whole, once every rung has media */
+            return h->ended ? -ENOENT : RL_EAGAIN;
         snprintf(uris[n], sizeof(uris[n]), "%s/media.m3u8", d->name);
         v[n] = (hls_variant_t){ uris[n],  d->bandwidth, d->avg_bandwidth, d->codecs,
                                 d->width, d->height,    d->frame_rate };

@@ -554,7 +554,7 @@ static int on_http(req_t *r, struct lws *wsi, const char *path)
     r->method = method_of(wsi);
     r->srv->counters.http_requests++;
     if (strlen(path) >= sizeof(r->path)) {
-        respond_error(r, 414, "path too long");
+        respond_error(r, 400, "path too long");
         return 0;
     }
     av_strlcpy(r->path, path, sizeof(r->path));

@@ -1,0 +1,209 @@
+"""Transcode ladder and LL-HLS end to end: the real ffmpeg CLI publishes, HTTP clients and the
+ffmpeg CLI read the playlists, parts and segments back."""
+import json
+import re
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import wait_until
+from media import publish
+
+
+def get(sc, path, timeout=15):
+    """(status, bytes) of a GET, following nothing."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (sc.http_port, path),
+                                    timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def attrs(line):
+    return dict((k, v.strip('"')) for k, v in re.findall(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)', line))
+
+
+def parse_media(text):
+    """Segments (msn, duration, parts, discontinuity) of a media playlist, and its tags."""
+    lines = text.splitlines()
+    assert lines[0] == "#EXTM3U"
+    tags = {l.split(":", 1)[0]: (l.split(":", 1) + [""])[1] for l in lines if l.startswith("#")}
+    msn = int(tags["#EXT-X-MEDIA-SEQUENCE"])
+    segs, parts, disc, extinf = [], [], False, None
+    for l in lines:
+        if l == "#EXT-X-DISCONTINUITY":
+            disc = True
+        elif l.startswith("#EXT-X-PART:"):
+            a = attrs(l[12:])
+            parts.append((a["URI"], float(a["DURATION"]), a.get("INDEPENDENT") == "YES"))
+        elif l.startswith("#EXTINF:"):
+            extinf = float(l[8:].split(",")[0])
+        elif l and not l.startswith("#"):
+            segs.append({"msn": msn, "uri": l, "duration": extinf, "parts": parts,
+                         "discontinuity": disc})
+            msn, parts, disc = msn + 1, [], False
+    return segs, parts, tags
+
+
+def live_stream(sc, seconds=20, size="1280x720"):
+    s = sc.create_stream("Honey harvest")
+    p = publish(sc.rtmp_url(s["key"]), seconds=seconds, size=size)
+    base = "/hls/%s" % s["id"]
+    wait_until(lambda: get(sc, base + "/master.m3u8", 5)[0] == 200, 20, "master playlist")
+    return s, p, base
+
+
+@pytest.fixture
+def hls_server(shopcast_factory):
+    return shopcast_factory("--grace", "2")
+
+
+def test_ladder_playlists_parts_and_blocking_reload(hls_server):
+    sc = hls_server
+    s, pub, base = live_stream(sc, seconds=20)
+    status, master = get(sc, base + "/master.m3u8")
+    master = master.decode()
+    variants = [(attrs(l), u) for l, u in zip(master.splitlines(), master.splitlines()[1:])
+                if l.startswith("#EXT-X-STREAM-INF:")]
+    assert [v[1] for v in variants] == ["720p/media.m3u8", "360p/media.m3u8"]
+    for a, _ in variants:
+        for key in ("BANDWIDTH", "AVERAGE-BANDWIDTH", "CODECS", "RESOLUTION", "FRAME-RATE"):
+            assert key in a, a
+    assert variants[0][0]["RESOLUTION"] == "1280x720"
+    assert variants[1][0]["RESOLUTION"] == "640x360"
+    assert variants[0][0]["CODECS"].startswith("avc1.") and "mp4a.40.2" in variants[0][0]["CODECS"]
+
+    # Wait for a few complete segments, then check LL-HLS structure.
+    media = base + "/720p/media.m3u8"
+    wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) >= 4, 20, "segments")
+    text = get(sc, media)[1].decode()
+    segs, tail_parts, tags = parse_media(text)
+    part_target = float(attrs(tags["#EXT-X-PART-INF"])["PART-TARGET"])
+    sc_attrs = attrs(tags["#EXT-X-SERVER-CONTROL"])
+    assert sc_attrs["CAN-BLOCK-RELOAD"] == "YES"
+    assert float(sc_attrs["PART-HOLD-BACK"]) >= 3 * part_target
+    assert "CAN-SKIP-UNTIL" in sc_attrs
+    assert "#EXT-X-PRELOAD-HINT" in tags and "#EXT-X-RENDITION-REPORT" in tags
+    assert "#EXT-X-PROGRAM-DATE-TIME" in tags
+
+    # Parts add up to their segment, in duration and byte for byte.
+    checked = 0
+    for seg in segs:
+        if not seg["parts"]:
+            continue
+        assert seg["parts"][0][2], "a segment's first part is independent"
+        assert sum(p[1] for p in seg["parts"]) == pytest.approx(seg["duration"], abs=0.002)
+        for uri, dur, _ in seg["parts"]:
+            assert dur <= part_target + 1e-9
+        whole = get(sc, base + "/720p/" + seg["uri"])[1]
+        joined = b"".join(get(sc, base + "/720p/" + p[0])[1] for p in seg["parts"])
+        assert whole == joined
+        checked += 1
+    assert checked >= 1
+
+    # Blocking reload: ask for a part that does not exist yet; the answer must contain it.
+    hint = attrs(tags["#EXT-X-PRELOAD-HINT"])["URI"]
+    m = re.match(r"part-(\d+)\.(\d+)\.m4s", hint)
+    want_msn, want_part = int(m.group(1)), int(m.group(2))
+    status, body = get(sc, "%s?_HLS_msn=%d&_HLS_part=%d" % (media, want_msn, want_part))
+    assert status == 200
+    assert hint in body.decode() or "seg-%d.m4s" % want_msn in body.decode()
+
+    # The preload hint itself is held until the part exists, then served.
+    status, data = get(sc, base + "/720p/" + hint)
+    assert status == 200 and data[4:8] == b"moof"
+
+    # A delta update skips old segments.
+    wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) >= 9, 20, "9 segments")
+    status, delta = get(sc, media + "?_HLS_skip=YES")
+    assert "#EXT-X-SKIP:SKIPPED-SEGMENTS=" in delta.decode()
+    pub.wait(timeout=40)
+
+
+def test_hls_bad_requests(hls_server):
+    sc = hls_server
+    s, pub, base = live_stream(sc, seconds=8, size="640x360")
+    media = base + "/360p/media.m3u8"
+    wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) >= 2, 20, "segments")
+    segs, _, _ = parse_media(get(sc, media)[1].decode())
+    last = segs[-1]["msn"]
+    assert get(sc, base + "/360p/seg-%d.m4s" % (last + 100))[0] == 404
+    assert get(sc, base + "/360p/seg-%d.m4s" % (segs[0]["msn"] - 1))[0] == 404
+    assert get(sc, base + "/360p/part-%d.9.m4s" % segs[0]["msn"])[0] == 404
+    assert get(sc, base + "/360p/init-1.mp4")[0] == 404
+    assert get(sc, "/hls/nosuchstream/master.m3u8")[0] == 404
+    assert get(sc, base + "/999p/media.m3u8")[0] == 404
+    for bad in ("/360p/seg-01.m4s", "/360p/%2e%2e/%2e%2e/etc/passwd", "/360p/../../x",
+                "/360p/" + "a" * 300, "/..%2f..%2fetc/passwd", "/360p/seg--1.m4s"):
+        assert get(sc, base + bad)[0] in (400, 404), bad
+    # A NUL byte never reaches a route: libwebsockets' URI parser drops the connection itself.
+    try:
+        status = get(sc, base + "/360p/seg-1%00.m4s")[0]
+        assert status in (400, 404)
+    except (ConnectionError, urllib.error.URLError):
+        pass
+    assert get(sc, "/healthz")[0] == 200
+    assert get(sc, media + "?_HLS_msn=%d" % (last + 3))[0] == 400
+    assert get(sc, media + "?_HLS_part=1")[0] == 400
+    assert get(sc, media + "?_HLS_msn=abc")[0] == 400
+    pub.wait(timeout=30)
+    # Once the publisher is gone no new media comes: a blocking request ends in 503, not a hang.
+    segs, _, _ = parse_media(get(sc, media)[1].decode())
+    status, _ = get(sc, media + "?_HLS_msn=%d" % (segs[-1]["msn"] + 1), timeout=30)
+    assert status in (200, 503)
+
+
+def probe_frames(url, stream):
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
+                          "stream=width,height:frame=pts_time", "-of", "json", url],
+                         check=True, capture_output=True, text=True, timeout=120).stdout
+    return json.loads(out)
+
+
+def test_ffmpeg_reads_every_rung_start_to_end(hls_server):
+    sc = hls_server
+    s, pub, base = live_stream(sc, seconds=12)
+    assert pub.wait(timeout=40) == 0
+    # The grace time passes: the playlists end, and a plain HLS client reads them through.
+    wait_until(lambda: b"#EXT-X-ENDLIST" in get(sc, base + "/360p/media.m3u8")[1], 20, "ENDLIST")
+    for rung, (w, h) in (("720p", (1280, 720)), ("360p", (640, 360))):
+        info = probe_frames("http://127.0.0.1:%d%s/%s/media.m3u8" % (sc.http_port, base, rung),
+                            "v:0")
+        assert (info["streams"][0]["width"], info["streams"][0]["height"]) == (w, h)
+        pts = [float(f["pts_time"]) for f in info["frames"]]
+        assert len(pts) >= 10 * 30  # most of the 12 s: playlists start at the first keyframe
+        gaps = [b - a for a, b in zip(pts, pts[1:])]
+        assert max(gaps) < 1.5 / 30, "a gap in PTS"
+        assert min(gaps) > 0
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i",
+                          "http://127.0.0.1:%d%s/master.m3u8" % (sc.http_port, base),
+                          "-map", "0:v:0", "-map", "0:a:0", "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_reconnect_continues_playlists_with_discontinuity(shopcast_factory):
+    sc = shopcast_factory("--grace", "30")
+    s = sc.create_stream()
+    base = "/hls/%s" % s["id"]
+    assert publish(sc.rtmp_url(s["key"]), seconds=5, size="640x360").wait(timeout=30) == 0
+    media = base + "/360p/media.m3u8"
+    before, _, _ = parse_media(get(sc, media)[1].decode())
+    assert publish(sc.rtmp_url(s["key"]), seconds=5, size="640x360").wait(timeout=30) == 0
+    wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) > len(before) + 3, 20,
+               "segments after the reconnect")
+    after, _, _ = parse_media(get(sc, media)[1].decode())
+    msns = [x["msn"] for x in after]
+    assert msns == list(range(msns[0], msns[0] + len(msns)))
+    assert msns[0] <= before[0]["msn"] and msns[-1] > before[-1]["msn"]
+    assert any(x["discontinuity"] for x in after), "no EXT-X-DISCONTINUITY at the reconnect"
+    # Both sessions' media play through the discontinuity.
+    out = subprocess.run(["ffmpeg", "-v", "error", "-live_start_index", "0", "-i",
+                          "http://127.0.0.1:%d%s" % (sc.http_port, media), "-t", "8",
+                          "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
