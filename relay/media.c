@@ -12,7 +12,9 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "filler.h"
 #include "hls_live.h"
 #include "log.h"
 #include "packager.h"
@@ -54,6 +56,7 @@ struct rl_media_s {
     rl_recorder_t *rec;
     rl_transcode_t *tc;
     rl_packager_t *pk;
+    rl_filler_t *filler; /* while the publisher is away */
     rl_hls_t *hls;
     int pk_generation, pk_stale; /* packager set up for this transcoder generation? */
     int64_t last_ms;             /* latest timestamp handed to the HLS path */
@@ -87,16 +90,30 @@ static int enqueue(rl_media_t *m, item_t *it, int droppable)
     return ok ? 0 : -ENOBUFS;
 }
 
-static void dequeue(rl_media_t *m, item_t *it)
+/* Waits for an item, at most timeout_ms when that is >= 0. Returns 0, or ETIMEDOUT. */
+static int dequeue(rl_media_t *m, item_t *it, int timeout_ms)
 {
+    struct timespec until;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += (long)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+    until.tv_sec += until.tv_nsec / 1000000000;
+    until.tv_nsec %= 1000000000;
     pthread_mutex_lock(&m->lock);
-    while (!m->count)
-        pthread_cond_wait(&m->cond, &m->lock);
+    while (!m->count) {
+        if (timeout_ms < 0)
+            pthread_cond_wait(&m->cond, &m->lock);
+        else if (pthread_cond_timedwait(&m->cond, &m->lock, &until) == ETIMEDOUT) {
+            pthread_mutex_unlock(&m->lock);
+            return ETIMEDOUT;
+        }
+    }
     *it = m->ring[m->head];
     m->head = (m->head + 1) % m->ring_cap;
     m->count--;
     m->packets -= it->type == ITEM_PACKET;
     pthread_mutex_unlock(&m->lock);
+    return 0;
 }
 
 static int push_control(rl_media_t *m, item_t *it)
@@ -340,8 +357,18 @@ static void on_params(rl_media_t *m, item_t *it)
         m->pk_stale = 1; /* the init segments describe the audio too */
 }
 
+static void stop_filler(rl_media_t *m)
+{
+    if (!m->filler)
+        return;
+    if (rl_filler_last_ms(m->filler) > m->last_ms)
+        m->last_ms = rl_filler_last_ms(m->filler);
+    rl_filler_free(&m->filler);
+}
+
 static void on_session(rl_media_t *m, item_t *it)
 {
+    stop_filler(m);
     rl_recorder_free(&m->rec);
     if (it->path && !(m->rec = rl_recorder_new(m->stream_id, it->path)))
         rl_err("record_failed", "stream=%s error=\"out of memory\"", m->stream_id);
@@ -353,15 +380,27 @@ static void on_session(rl_media_t *m, item_t *it)
         m->pk_stale = 1; /* a new publisher: new init, and a discontinuity in the playlists */
 }
 
+/* The publisher left: the recording ends; the HLS output carries on with the slate, through the
+ * same encoders, until the publisher returns or the stream goes off air. */
 static void on_session_end(rl_media_t *m)
 {
+    rl_recorder_free(&m->rec);
+    m->ses.active = 0;
+    if (m->tc && m->pk && !m->filler)
+        m->filler = rl_filler_new(m->tc, m->pk, m->par[RL_MEDIA_AUDIO], m->last_ms + 40);
+}
+
+static void off_air(rl_media_t *m)
+{
+    stop_filler(m);
     rl_recorder_free(&m->rec);
     if (m->tc)
         rl_transcode_flush(m->tc);
     rl_transcode_free(&m->tc);
     if (m->pk)
         rl_packager_finish(m->pk);
-    m->ses.active = 0;
+    if (m->hls)
+        rl_hls_post_end(m->hls);
 }
 
 static void on_packet(rl_media_t *m, item_t *it)
@@ -379,7 +418,8 @@ static void *worker_main(void *arg)
     item_t it;
 
     for (;;) {
-        dequeue(m, &it);
+        if (dequeue(m, &it, m->filler ? rl_filler_run(m->filler) : -1) == ETIMEDOUT)
+            continue;
         if (it.type == ITEM_END)
             break;
         switch (it.type) {
@@ -390,13 +430,22 @@ static void *worker_main(void *arg)
         }
         item_clear(&it);
     }
-    on_session_end(m);
-    if (m->hls)
-        rl_hls_post_end(m->hls);
+    off_air(m);
     atomic_store(&m->exited, 1);
     if (m->o.on_done)
         m->o.on_done(m->o.opaque);
     return NULL;
+}
+
+/* Timed waits measure on the monotonic clock: a wall-clock jump must not stall the slate. */
+static void init_cond(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
 }
 
 static int init_outputs(rl_media_t *m, char *err, size_t errlen)
@@ -434,7 +483,7 @@ rl_media_t *rl_media_start(const rl_media_opts_t *o, char *err, size_t errlen)
         init_outputs(m, err, errlen) < 0)
         goto fail;
     pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->cond, NULL);
+    init_cond(&m->cond);
     if ((rc = pthread_create(&m->thread, NULL, worker_main, m)) != 0) {
         snprintf(err, errlen, "cannot start media thread: %s", strerror(rc));
         pthread_mutex_destroy(&m->lock);
@@ -478,6 +527,7 @@ void rl_media_free(rl_media_t **pm)
     }
     for (int k = 0; k < RL_MEDIA_NB; k++)
         avcodec_parameters_free(&m->par[k]);
+    rl_filler_free(&m->filler);
     rl_transcode_free(&m->tc);
     rl_packager_free(&m->pk);
     rl_recorder_free(&m->rec);

@@ -385,6 +385,18 @@ int rl_transcode_rungs(const rl_transcode_t *t, rl_rung_out_t *out, int max)
     return n;
 }
 
+int rl_transcode_source(const rl_transcode_t *t, int *width, int *height, int *pix_fmt,
+                        AVRational *fps)
+{
+    if (!t->nrungs)
+        return -ENOENT;
+    *width = t->src_w;
+    *height = t->src_h;
+    *pix_fmt = t->src_fmt;
+    *fps = t->fps;
+    return 0;
+}
+
 const rl_transcode_stats_t *rl_transcode_stats(const rl_transcode_t *t)
 {
     return &t->stats;

@@ -66,6 +66,9 @@ int rl_transcode_frame(rl_transcode_t *t, AVFrame *frame);
 int rl_transcode_flush(rl_transcode_t *t);
 
 int rl_transcode_rungs(const rl_transcode_t *t, rl_rung_out_t *out, int max);
+/* The picture the encoders take; -ENOENT before the first frame opened them. */
+int rl_transcode_source(const rl_transcode_t *t, int *width, int *height, int *pix_fmt,
+                        AVRational *fps);
 const rl_transcode_stats_t *rl_transcode_stats(const rl_transcode_t *t);
 void rl_transcode_free(rl_transcode_t **t);
 

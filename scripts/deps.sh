@@ -5,7 +5,8 @@ set -euo pipefail
 
 run_pkgs=(meson ninja-build pkg-config gcc libavformat-dev libavcodec-dev libavutil-dev
   libswscale-dev libwebsockets-dev libwebsockets-evlib-uv libhiredis-dev libuv1-dev
-  libjansson-dev libinih-dev libssl-dev redis-server curl ca-certificates)
+  libjansson-dev libinih-dev libssl-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core
+  fonts-wqy-microhei redis-server curl ca-certificates)
 test_pkgs=(libcriterion-dev ffmpeg python3 python3-pytest clang libclang-rt-14-dev openssl
   clang-format)
 

@@ -194,6 +194,9 @@ def test_reconnect_continues_playlists_with_discontinuity(shopcast_factory):
     assert publish(sc.rtmp_url(s["key"]), seconds=5, size="640x360").wait(timeout=30) == 0
     media = base + "/360p/media.m3u8"
     before, _, _ = parse_media(get(sc, media)[1].decode())
+    # While the publisher is away the "back soon" slate keeps the playlists moving.
+    wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) >= len(before) + 3, 15,
+               "slate segments")
     assert publish(sc.rtmp_url(s["key"]), seconds=5, size="640x360").wait(timeout=30) == 0
     wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) > len(before) + 3, 20,
                "segments after the reconnect")
