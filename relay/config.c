@@ -55,7 +55,7 @@ static const opt_t options[] = {
       "seconds without media after which a publisher may be replaced by another" },
     { "media-queue", INT(media_queue), "512", "packets queued per stream for the media worker" },
     { "ladder", STR(ladder), "720p:2500k,360p:800k",
-      "renditions, HEIGHTp:BITRATE,...; none taller than the source is made" },
+      "renditions, HEIGHTp:BITRATE,...; none taller than the source is made; off: no HLS" },
     { "x264-preset", STR(x264_preset), "veryfast", "libx264 preset for every rendition" },
     { "x264-threads", INT(x264_threads), "0", "threads per encoder; 0 lets libavcodec choose" },
     { "hls-segment-ms", INT(hls_segment_ms), "1000",

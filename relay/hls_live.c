@@ -17,6 +17,7 @@
 #include "transcode.h"
 
 #define MAX_INITS 4
+#define LATENCIES 128
 
 typedef struct part_s {
     double duration;
@@ -50,6 +51,8 @@ typedef struct rung_s {
     uint64_t disc_seq; /* discontinuity sequence number of segs[0] */
     init_t inits[MAX_INITS];
     int ninits;
+    float ready_ms[LATENCIES]; /* part-ready latency of recent parts */
+    unsigned nready;
 } rung_t;
 
 typedef enum { EV_RUNGS, EV_INIT, EV_PART, EV_SEGMENT, EV_END } ev_type_t;
@@ -79,6 +82,14 @@ struct rl_hls_s {
     uint64_t next_msn;
     int next_init_id;
 };
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms)
 {
@@ -332,6 +343,8 @@ static void apply_part(rl_hls_t *h, rung_t *r, ev_t *e)
         s->cap = cap;
     }
     s->parts[s->nparts++] = (part_t){ e->part.duration, e->part.independent, e->data, e->len };
+    if (e->part.arrival_us) /* from the source packet's arrival to now, when it can be fetched */
+        r->ready_ms[r->nready++ % LATENCIES] = (float)(mono_us() - e->part.arrival_us) / 1000;
     e->data = NULL;
     if (e->part.msn >= h->next_msn)
         h->next_msn = e->part.msn + 1;
@@ -587,4 +600,31 @@ int rl_hls_file(rl_hls_t *h, const char *name, const hls_name_t *n, const uint8_
     if (n->type == HLS_NAME_PART && s && n->b < s->nparts && s->parts[n->b].data)
         return *data = s->parts[n->b].data, *len = s->parts[n->b].len, 0;
     return upcoming(h, r, n->a, n->type == HLS_NAME_PART ? n->b : -1) ? RL_EAGAIN : -ENOENT;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+
+    return (x > y) - (x < y);
+}
+
+int rl_hls_rung_info(const rl_hls_t *h, int i, rl_hls_rung_t *desc, double *p50, double *p95)
+{
+    const rung_t *r = NULL;
+    float sorted[LATENCIES];
+    unsigned n;
+
+    for (int k = 0; k < h->nrungs && !r; k++)
+        if (h->rungs[k].active && i-- == 0)
+            r = &h->rungs[k];
+    if (!r)
+        return -ENOENT;
+    *desc = r->desc;
+    n = r->nready < LATENCIES ? r->nready : LATENCIES;
+    memcpy(sorted, r->ready_ms, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_float);
+    *p50 = n ? sorted[n / 2] : 0;
+    *p95 = n ? sorted[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1] : 0;
+    return 0;
 }

@@ -52,6 +52,10 @@ int rl_hls_playlist(rl_hls_t *h, const char *rung, const hls_query_t *q, hls_buf
 int rl_hls_file(rl_hls_t *h, const char *rung, const hls_name_t *name, const uint8_t **data,
                 size_t *len);
 
+/* The i-th rendition of the current ladder, with the part-ready latency of its recent parts (from
+ * the arrival of the source packet to the part being servable), milliseconds. */
+int rl_hls_rung_info(const rl_hls_t *h, int i, rl_hls_rung_t *desc, double *p50, double *p95);
+
 int rl_hls_target_duration(const rl_hls_t *h); /* seconds */
 int rl_hls_ended(const rl_hls_t *h);
 

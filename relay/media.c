@@ -33,6 +33,12 @@ typedef struct item_s {
     char *path; /* ITEM_SESSION: where to record, or NULL */
 } item_t;
 
+#define ARRIVALS 64
+
+typedef struct arrival_s {
+    int64_t pts, us;
+} arrival_t;
+
 typedef struct session_s {
     int active, first_seen;
     int64_t ts_offset; /* added to this session's timestamps on the HLS path */
@@ -61,6 +67,8 @@ struct rl_media_s {
     int pk_generation, pk_stale; /* packager set up for this transcoder generation? */
     int64_t last_ms;             /* latest timestamp handed to the HLS path */
     int64_t first_video_ms;      /* for the encoder speed: media time transcoded */
+    arrival_t arrivals[ARRIVALS];
+    unsigned narr;
     session_t ses;
     int sessions;
 };
@@ -271,6 +279,22 @@ static int setup_packager(rl_media_t *m)
     return 0;
 }
 
+/* Arrival time of recent video packets by pts, so each encoded frame (same pts: the encoders do
+ * not reorder) can carry it to the packager, which measures part-ready latency with it. */
+static void remember_arrival(rl_media_t *m, const AVPacket *pkt)
+{
+    m->arrivals[m->narr % ARRIVALS] = (arrival_t){ pkt->pts, (int64_t)(intptr_t)pkt->opaque };
+    m->narr++;
+}
+
+static void *arrival_of(const rl_media_t *m, int64_t pts)
+{
+    for (int i = 0; i < ARRIVALS; i++)
+        if (m->arrivals[i].pts == pts)
+            return (void *)(intptr_t)m->arrivals[i].us;
+    return NULL;
+}
+
 static void on_encoded(void *opaque, int rung, AVPacket *pkt)
 {
     rl_media_t *m = opaque;
@@ -279,6 +303,7 @@ static void on_encoded(void *opaque, int rung, AVPacket *pkt)
     if ((m->pk_stale || m->pk_generation != rl_transcode_stats(m->tc)->generation) &&
         setup_packager(m) < 0)
         return;
+    pkt->opaque = arrival_of(m, pkt->pts);
     if ((rc = rl_packager_video(m->pk, rung, pkt)) < 0)
         rl_err("package_video", "stream=%s error=\"%s\"", m->stream_id, av_err2str(rc));
     atomic_fetch_add(&m->stats.frames_encoded, 1);
@@ -303,6 +328,25 @@ static void open_transcoder(rl_media_t *m)
         rl_err("transcode_open", "stream=%s error=\"%s\"", m->stream_id, err);
 }
 
+static void publish_speed(rl_media_t *m, const AVPacket *pkt)
+{
+    const rl_transcode_stats_t *ts = rl_transcode_stats(m->tc);
+    rl_rung_out_t ro[RL_MAX_RUNGS];
+    int n = rl_transcode_rungs(m->tc, ro, RL_MAX_RUNGS);
+
+    if (m->first_video_ms == INT64_MIN)
+        m->first_video_ms = pkt->dts;
+    atomic_store(&m->stats.media_ms, (uint64_t)(pkt->dts - m->first_video_ms));
+    atomic_store(&m->stats.decode_errors, ts->decode_errors);
+    atomic_store(&m->stats.dropped_no_key, ts->dropped_no_key);
+    for (int i = 0; i < n; i++) {
+        double fps = av_q2d(ro[i].enc->framerate), media = ts->rung_frames[i] / (fps ? fps : 30);
+        if (ts->rung_seconds[i] > 0)
+            atomic_store(&m->stats.rung_speed_milli[i],
+                         (uint32_t)(media / ts->rung_seconds[i] * 1000));
+    }
+}
+
 /* Per session, timestamps restart wherever the publisher's clock is: shift them to continue just
  * after the last one already packaged. */
 static void shift_ts(rl_media_t *m, AVPacket *pkt)
@@ -320,19 +364,14 @@ static void shift_ts(rl_media_t *m, AVPacket *pkt)
 static void hls_packet(rl_media_t *m, int kind, AVPacket *pkt)
 {
     int64_t pts = pkt->pts, dts = pkt->dts;
-    double t0;
 
     if (!m->pk || (kind == RL_MEDIA_VIDEO && !m->tc))
         return;
     shift_ts(m, pkt);
     if (kind == RL_MEDIA_VIDEO) {
-        t0 = rl_transcode_stats(m->tc)->encode_seconds;
+        remember_arrival(m, pkt);
         rl_transcode_packet(m->tc, pkt);
-        atomic_fetch_add(&m->stats.encode_us,
-                         (uint64_t)((rl_transcode_stats(m->tc)->encode_seconds - t0) * 1e6));
-        if (m->first_video_ms == INT64_MIN)
-            m->first_video_ms = pkt->dts;
-        atomic_store(&m->stats.media_ms, (uint64_t)(pkt->dts - m->first_video_ms));
+        publish_speed(m, pkt);
     } else if (m->par[RL_MEDIA_AUDIO]->codec_id == AV_CODEC_ID_AAC) {
         rl_packager_audio(m->pk, pkt);
     }

@@ -40,8 +40,10 @@ typedef struct rl_media_stats_s {
     atomic_uint_fast64_t dropped;
     atomic_uint_fast64_t frames_encoded; /* per rung, summed */
     atomic_uint_fast64_t decode_errors;
-    atomic_uint_fast64_t media_ms;  /* source media time transcoded */
-    atomic_uint_fast64_t encode_us; /* wall time spent encoding */
+    atomic_uint_fast64_t media_ms;       /* source media time transcoded */
+    atomic_uint_fast64_t dropped_no_key; /* video skipped by the decoder until a keyframe */
+    /* per rung, in ladder order: encoder speed in thousandths of real time */
+    atomic_uint_fast32_t rung_speed_milli[6];
 } rl_media_stats_t;
 
 /* Starts the worker thread. Returns NULL with err filled on failure. */

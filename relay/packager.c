@@ -21,7 +21,8 @@ typedef struct rung_mux_s {
     int vst, ast; /* stream indexes; ast -1 without audio */
     double frame_ms;
     int frames_per_part, part_frames, part_index, in_segment, discontinuity;
-    int64_t part_start; /* pts (ms) of the current part's first frame */
+    int64_t part_start;   /* pts (ms) of the current part's first frame */
+    int64_t last_arrival; /* arrival (us) of the source packet of its latest frame */
     double seg_dur;
     uint64_t msn;
     AVPacket *tmp;
@@ -238,7 +239,8 @@ static int flush_part(rl_packager_t *p, int i)
                              .independent = rm->part_index == 1,
                              .pdt_ms = pdt_of(p, rm->part_start),
                              .init_id = p->init_id,
-                             .discontinuity = rm->discontinuity && rm->part_index == 1 };
+                             .discontinuity = rm->discontinuity && rm->part_index == 1,
+                             .arrival_us = rm->last_arrival };
     rm->discontinuity = 0;
     rm->seg_dur += info.duration;
     rm->part_frames = 0;
@@ -295,6 +297,7 @@ int rl_packager_video(rl_packager_t *p, int i, AVPacket *pkt)
     }
     if (!rm->part_frames)
         rm->part_start = pkt->pts;
+    rm->last_arrival = (int64_t)(intptr_t)pkt->opaque;
     if ((rc = write_packet(rm, rm->vst, pkt, (int64_t)(rm->frame_ms + 0.5))) < 0)
         return rc;
     if (++rm->part_frames >= rm->frames_per_part)

@@ -12,13 +12,14 @@
 
 typedef struct rl_part_info_s {
     int rung;
-    uint64_t msn;      /* media sequence number of the segment it belongs to */
-    int index;         /* part index within the segment */
-    double duration;   /* seconds */
-    int independent;   /* begins with a keyframe */
-    int64_t pdt_ms;    /* wall-clock time of the part's first frame, Unix ms */
-    int init_id;       /* init segment the part needs */
-    int discontinuity; /* first part after a change of init, timeline or publisher */
+    uint64_t msn;       /* media sequence number of the segment it belongs to */
+    int index;          /* part index within the segment */
+    double duration;    /* seconds */
+    int independent;    /* begins with a keyframe */
+    int64_t pdt_ms;     /* wall-clock time of the part's first frame, Unix ms */
+    int init_id;        /* init segment the part needs */
+    int discontinuity;  /* first part after a change of init, timeline or publisher */
+    int64_t arrival_us; /* monotonic arrival of its last frame's source packet; 0 unknown */
 } rl_part_info_t;
 
 typedef struct rl_packager_cb_s {

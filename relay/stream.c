@@ -301,6 +301,7 @@ static int push_frame(rl_stream_t *st, int kind, int64_t dts, const flv_tag_t *t
     pkt->dts = dts;
     pkt->pts = dts + t->cts;
     pkt->time_base = (AVRational){ 1, 1000 };
+    pkt->opaque = (void *)(intptr_t)(int64_t)(rl_now() * 1e6); /* for part-ready latency */
     if (kind == RL_MEDIA_AUDIO && st->sample_rate > 0 && t->codec == FLV_CODEC_AAC)
         pkt->duration = 1024 * 1000 / st->sample_rate;
     if (kind == RL_MEDIA_AUDIO || t->keyframe)
@@ -395,14 +396,39 @@ static json_t *audio_json(const rl_stream_t *st)
                      st->sample_rate, "channels", st->channels);
 }
 
+/* The ladder as it is being made: size, bitrate, encoder speed (x real time), drops, and how
+ * long a part takes from the source packet's arrival to being downloadable. */
+static json_t *renditions_json(const rl_stream_t *st)
+{
+    json_t *arr = json_array();
+    rl_media_stats_t *ms = st->media ? rl_media_stats(st->media) : NULL;
+    uint64_t dropped = ms ? atomic_load(&ms->dropped) + atomic_load(&ms->dropped_no_key) : 0;
+    rl_hls_rung_t d;
+    double p50, p95;
+
+    for (int i = 0; st->hls && rl_hls_rung_info(st->hls, i, &d, &p50, &p95) == 0; i++)
+        json_array_append_new(
+            arr, json_pack("{s:s, s:i, s:i, s:i, s:f, s:I, s:{s:f, s:f}}", "name", d.name, "width",
+                           d.width, "height", d.height, "bitrate_kbps", d.avg_bandwidth / 1000,
+                           "encoder_speed",
+                           ms && i < 6 ? atomic_load(&ms->rung_speed_milli[i]) / 1000.0 : 0.0,
+                           "dropped_frames", (json_int_t)dropped, "part_ready_ms", "p50", p50,
+                           "p95", p95));
+    return arr;
+}
+
 json_t *rl_stream_json(const rl_stream_t *st)
 {
     int live = st->ingest != NULL;
-    const rl_media_stats_t *ms = st->media ? rl_media_stats(st->media) : NULL;
+    rl_media_stats_t *ms = st->media ? rl_media_stats(st->media) : NULL;
+    char hls[64];
 
-    return json_pack("{s:s, s:s, s:b, s:f, s:I, s:o, s:o, s:I}", "id", st->id, "title", st->title,
-                     "live", live, "uptime_s", live ? rl_now() - st->live_since : 0.0, "sessions",
-                     (json_int_t)st->sessions, "video", live ? video_json(st) : json_null(),
-                     "audio", live ? audio_json(st) : json_null(), "dropped_packets",
-                     (json_int_t)(ms ? atomic_load(&((rl_media_stats_t *)ms)->dropped) : 0));
+    snprintf(hls, sizeof(hls), "/hls/%s/master.m3u8", st->id);
+    return json_pack("{s:s, s:s, s:b, s:b, s:f, s:I, s:o, s:o, s:I, s:s, s:o}", "id", st->id,
+                     "title", st->title, "live", live, "on_air", st->media != NULL, "uptime_s",
+                     live ? rl_now() - st->live_since : 0.0, "sessions", (json_int_t)st->sessions,
+                     "video", live ? video_json(st) : json_null(), "audio",
+                     live ? audio_json(st) : json_null(), "dropped_packets",
+                     (json_int_t)(ms ? atomic_load(&ms->dropped) : 0), "hls_url", hls, "renditions",
+                     renditions_json(st));
 }

@@ -91,6 +91,8 @@ int rl_ladder_parse(const char *s, rl_rung_t *out, int max, char *err, size_t er
     char buf[512], *save = NULL, *item;
     int n = 0;
 
+    if (!strcmp(s, "off"))
+        return 0; /* ingest (and recording) only: no transcoding, no HLS */
     if (strlen(s) >= sizeof(buf))
         return snprintf(err, errlen, "ladder: too long"), -EINVAL;
     strcpy(buf, s);
@@ -305,6 +307,8 @@ int rl_transcode_frame(rl_transcode_t *t, AVFrame *f)
         if (t->nrungs && (rc = rl_transcode_flush(t)) < 0)
             return rc;
         close_rungs(t);
+        memset(t->stats.rung_seconds, 0, sizeof(t->stats.rung_seconds));
+        memset(t->stats.rung_frames, 0, sizeof(t->stats.rung_frames));
         if ((rc = open_rungs(t, f)) < 0)
             return rc;
         t->next_key = INT64_MIN;
@@ -315,10 +319,13 @@ int rl_transcode_frame(rl_transcode_t *t, AVFrame *f)
     if (t->o.compose)
         t->o.compose(t->o.opaque, f);
     mark_keyframe(t, f);
-    t0 = now_s();
-    for (int i = 0; i < t->nrungs && rc >= 0; i++)
+    for (int i = 0; i < t->nrungs && rc >= 0; i++) {
+        t0 = now_s();
         rc = encode_rung(t, i, f);
-    t->stats.encode_seconds += now_s() - t0;
+        t->stats.rung_seconds[i] += now_s() - t0;
+        t->stats.encode_seconds += now_s() - t0;
+        t->stats.rung_frames[i]++;
+    }
     return rc;
 }
 

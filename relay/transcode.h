@@ -18,8 +18,8 @@ typedef struct rl_rung_s {
     int bitrate; /* bits per second */
 } rl_rung_t;
 
-/* Parses "720p:2500k,360p:800k" (bitrates in k or M, or plain bits). Returns the number of
- * rungs, tallest first, or -EINVAL with err filled. */
+/* Parses "720p:2500k,360p:800k" (bitrates in k or M, or plain bits), or "off". Returns the
+ * number of rungs, tallest first (0 for "off"), or -EINVAL with err filled. */
 int rl_ladder_parse(const char *s, rl_rung_t *out, int max, char *err, size_t errlen);
 
 typedef struct rl_transcode_opts_s {
@@ -48,7 +48,9 @@ typedef struct rl_rung_out_s {
 typedef struct rl_transcode_stats_s {
     uint64_t frames_in, frames_out, decode_errors, dropped_no_key;
     int generation; /* increments each time the encoders are (re)opened: a new init segment */
-    double encode_seconds; /* wall time spent encoding, for the speed figure */
+    double encode_seconds;              /* wall time spent encoding, all rungs */
+    double rung_seconds[RL_MAX_RUNGS];  /* per rung: scaling and encoding */
+    uint64_t rung_frames[RL_MAX_RUNGS]; /* per rung: frames encoded */
 } rl_transcode_stats_t;
 
 /* Opens the decoder; encoders open on the first decoded frame, when the real size is known.
