@@ -149,9 +149,11 @@ static int start_media(rl_server_t *srv, rl_stream_t *st)
                           .on_done = media_done,
                           .opaque = &srv->wake };
 
-    if (!st->hls && !(st->hls = rl_hls_new(st->id, srv->cfg->hls_window, srv->cfg->hls_segment_ms)))
+    if (srv->nrungs && !st->hls &&
+        !(st->hls = rl_hls_new(st->id, srv->cfg->hls_window, srv->cfg->hls_segment_ms)))
         return -ENOMEM;
-    rl_hls_drain(st->hls); /* numbering continues after whatever an earlier worker posted */
+    if (st->hls)
+        rl_hls_drain(st->hls); /* numbering continues after whatever an earlier worker posted */
     o.hls = st->hls;
     if (!(st->media = rl_media_start(&o, err, sizeof(err)))) {
         rl_err("media_start", "stream=%s error=\"%s\"", st->id, err);
