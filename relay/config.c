@@ -54,6 +54,7 @@ static const opt_t options[] = {
     { "stale-after", INT(stale_after), "5",
       "seconds without media after which a publisher may be replaced by another" },
     { "media-queue", INT(media_queue), "512", "packets queued per stream for the media worker" },
+    { "web-dir", STR(web_dir), "web", "folder of the viewer page, its static files and hls.js" },
     { "ladder", STR(ladder), "720p:2500k,360p:800k",
       "renditions, HEIGHTp:BITRATE,...; none taller than the source is made; off: no HLS" },
     { "x264-preset", STR(x264_preset), "veryfast", "libx264 preset for every rendition" },

@@ -26,6 +26,7 @@ typedef struct rl_config_s {
     int rtmp_timeout;
     int stale_after;
     int media_queue;
+    char web_dir[512];
     char ladder[256];
     char x264_preset[32];
     int x264_threads;

@@ -448,6 +448,80 @@ void rl_http_tick(rl_server_t *srv)
     }
 }
 
+/* ---- pages and their static files ---- */
+
+/* Only plain names from our own folders: no path separators, no leading dot, so nothing outside
+ * web-dir is ever opened. hls.js comes from the npm install in web-dir. */
+static int static_path(const char *dir, const char *name, char *path, size_t size)
+{
+    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-");
+
+    if (!n || name[n] || name[0] == '.' || n > 64)
+        return -EINVAL;
+    if (!strcmp(name, "hls.min.js"))
+        snprintf(path, size, "%s/node_modules/hls.js/dist/hls.min.js", dir);
+    else
+        snprintf(path, size, "%s/static/%s", dir, name);
+    return 0;
+}
+
+static const char *content_type(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = { { ".html", "text/html; charset=utf-8" },
+                  { ".js", "text/javascript; charset=utf-8" },
+                  { ".css", "text/css; charset=utf-8" },
+                  { ".svg", "image/svg+xml" },
+                  { ".png", "image/png" } };
+    const char *dot = strrchr(path, '.');
+
+    for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+        if (!strcmp(dot, types[i].ext))
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static void respond_file(req_t *r, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long len;
+
+    if (!f || fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) < 0 || len > (8 << 20) ||
+        fseek(f, 0, SEEK_SET) < 0 || !(buf = malloc((size_t)len + 1)) ||
+        fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        if (f)
+            fclose(f);
+        free(buf);
+        respond_error(r, 404, "not found");
+        return;
+    }
+    fclose(f);
+    r->cache = "public, max-age=300";
+    respond(r, 200, content_type(path), buf, (size_t)len);
+}
+
+static void watch_page(req_t *r, const char *id)
+{
+    char path[600];
+
+    (void)id; /* the page reads its stream id from the URL */
+    snprintf(path, sizeof(path), "%s/watch.html", r->srv->cfg->web_dir);
+    respond_file(r, path);
+}
+
+static void static_file(req_t *r, const char *name)
+{
+    char path[700];
+
+    if (static_path(r->srv->cfg->web_dir, name, path, sizeof(path)) < 0) {
+        respond_error(r, 404, "not found");
+        return;
+    }
+    respond_file(r, path);
+}
+
 /* Route table: method, path prefix, what follows it (0 nothing, 1 an {id}, 2 anything), operator
  * only, handler. */
 static const struct route_s {
@@ -463,6 +537,8 @@ static const struct route_s {
     { M_GET, "/api/v1/streams/", 1, 0, get_stream },
     { M_DELETE, "/api/v1/streams/", 1, 1, delete_stream },
     { M_GET, "/hls/", 2, 0, hls_route },
+    { M_GET, "/watch/", 1, 0, watch_page },
+    { M_GET, "/static/", 2, 0, static_file },
 };
 
 static void dispatch(req_t *r)

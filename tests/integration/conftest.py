@@ -78,7 +78,8 @@ class Shopcast:
         self.args = [BIN, "--http-listen", "127.0.0.1:%d" % self.http_port,
                      "--rtmp-listen", "127.0.0.1:%d" % self.rtmp_port,
                      "--redis", redis_url, "--redis-prefix", self.prefix,
-                     "--data-dir", self.data_dir, "--record", "on"] + list(extra)
+                     "--data-dir", self.data_dir, "--record", "on",
+                     "--web-dir", os.path.join(ROOT, "web")] + list(extra)
         self.proc = None
 
     def start(self):
