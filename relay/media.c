@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audio.h"
 #include "filler.h"
 #include "hls_live.h"
 #include "log.h"
@@ -63,6 +64,7 @@ struct rl_media_s {
     rl_transcode_t *tc;
     rl_packager_t *pk;
     rl_filler_t *filler; /* while the publisher is away */
+    rl_audio_t *audio;   /* non-AAC audio transcoded to AAC */
     rl_hls_t *hls;
     int pk_generation, pk_stale; /* packager set up for this transcoder generation? */
     int64_t last_ms;             /* latest timestamp handed to the HLS path */
@@ -258,15 +260,28 @@ static void post_rungs(rl_media_t *m, const rl_rung_out_t *ro, const AVCodecCont
     rl_hls_post_rungs(m->hls, d, n, rl_packager_part_target(m->o.part_ms, enc, n));
 }
 
+/* The audio that goes into the HLS output: the publisher's AAC as is, or our AAC of anything
+ * else. */
+static const AVCodecParameters *hls_audio_params(const rl_media_t *m)
+{
+    const AVCodecParameters *a = m->par[RL_MEDIA_AUDIO];
+
+    if (a && a->codec_id == AV_CODEC_ID_AAC)
+        return a;
+    return m->audio ? rl_audio_params(m->audio) : NULL;
+}
+
+static void package_audio(void *opaque, AVPacket *pkt)
+{
+    rl_packager_audio(((rl_media_t *)opaque)->pk, pkt);
+}
+
 /* (Re)starts the packager for the transcoder's current encoders. */
 static int setup_packager(rl_media_t *m)
 {
     rl_rung_out_t ro[RL_MAX_RUNGS];
     const AVCodecContext *enc[RL_MAX_RUNGS];
-    const AVCodecParameters *audio =
-        m->par[RL_MEDIA_AUDIO] && m->par[RL_MEDIA_AUDIO]->codec_id == AV_CODEC_ID_AAC
-            ? m->par[RL_MEDIA_AUDIO]
-            : NULL;
+    const AVCodecParameters *audio = hls_audio_params(m);
     int n = rl_transcode_rungs(m->tc, ro, RL_MAX_RUNGS), rc;
 
     for (int i = 0; i < n; i++)
@@ -374,6 +389,8 @@ static void hls_packet(rl_media_t *m, int kind, AVPacket *pkt)
         publish_speed(m, pkt);
     } else if (m->par[RL_MEDIA_AUDIO]->codec_id == AV_CODEC_ID_AAC) {
         rl_packager_audio(m->pk, pkt);
+    } else if (m->audio && rl_audio_packet(m->audio, pkt, package_audio, m) > 0) {
+        m->pk_stale = 1;
     }
     pkt->pts = pts; /* the recorder keeps the session's own timeline */
     pkt->dts = dts;
@@ -390,10 +407,17 @@ static void on_params(rl_media_t *m, item_t *it)
         rl_recorder_params(m->rec, it->kind, m->par[it->kind]);
     if (!m->pk)
         return;
-    if (it->kind == RL_MEDIA_VIDEO)
+    if (it->kind == RL_MEDIA_VIDEO) {
         open_transcoder(m);
-    else
-        m->pk_stale = 1; /* the init segments describe the audio too */
+        return;
+    }
+    rl_audio_free(&m->audio);
+    if (m->par[RL_MEDIA_AUDIO]->codec_id != AV_CODEC_ID_AAC) {
+        char err[256] = "";
+        if (!(m->audio = rl_audio_open(m->par[RL_MEDIA_AUDIO], err, sizeof(err))))
+            rl_warn("audio_transcode", "stream=%s error=\"%s\"", m->stream_id, err);
+    }
+    m->pk_stale = 1; /* the init segments describe the audio too */
 }
 
 static void stop_filler(rl_media_t *m)
@@ -426,12 +450,13 @@ static void on_session_end(rl_media_t *m)
     rl_recorder_free(&m->rec);
     m->ses.active = 0;
     if (m->tc && m->pk && !m->filler)
-        m->filler = rl_filler_new(m->tc, m->pk, m->par[RL_MEDIA_AUDIO], m->last_ms + 40);
+        m->filler = rl_filler_new(m->tc, m->pk, hls_audio_params(m), m->last_ms + 40);
 }
 
 static void off_air(rl_media_t *m)
 {
     stop_filler(m);
+    rl_audio_free(&m->audio);
     rl_recorder_free(&m->rec);
     if (m->tc)
         rl_transcode_flush(m->tc);
@@ -567,6 +592,7 @@ void rl_media_free(rl_media_t **pm)
     for (int k = 0; k < RL_MEDIA_NB; k++)
         avcodec_parameters_free(&m->par[k]);
     rl_filler_free(&m->filler);
+    rl_audio_free(&m->audio);
     rl_transcode_free(&m->tc);
     rl_packager_free(&m->pk);
     rl_recorder_free(&m->rec);

@@ -23,6 +23,7 @@ typedef struct rung_mux_s {
     int frames_per_part, part_frames, part_index, in_segment, discontinuity;
     int64_t part_start;   /* pts (ms) of the current part's first frame */
     int64_t last_arrival; /* arrival (us) of the source packet of its latest frame */
+    int64_t first_dts;    /* of the muxer's first video frame: no audio may come before it */
     double seg_dur;
     uint64_t msn;
     AVPacket *tmp;
@@ -179,6 +180,7 @@ static int open_rung(rl_packager_t *p, int i, const AVCodecContext *enc,
     if (rc < 0)
         return rc;
     part_geometry(p, rm, enc);
+    rm->first_dts = INT64_MIN;
     rm->msn = p->next_msn;
     rm->discontinuity = p->configured;
     if (!(init = take(rm, &len)))
@@ -295,6 +297,8 @@ int rl_packager_video(rl_packager_t *p, int i, AVPacket *pkt)
     } else if (!rm->in_segment) {
         return 0; /* nothing is playable before the first keyframe */
     }
+    if (rm->first_dts == INT64_MIN)
+        rm->first_dts = pkt->dts;
     if (!rm->part_frames)
         rm->part_start = pkt->pts;
     rm->last_arrival = (int64_t)(intptr_t)pkt->opaque;
@@ -311,7 +315,9 @@ int rl_packager_audio(rl_packager_t *p, AVPacket *pkt)
 
     for (int i = 0; i < p->nrungs; i++) {
         rung_mux_t *rm = &p->r[i];
-        if (rm->ast < 0 || !rm->in_segment)
+        /* Audio from before the muxer's first video frame would give the track a negative start,
+         * which fMP4 fragments cannot express without an edit list. */
+        if (rm->ast < 0 || !rm->in_segment || pkt->dts < rm->first_dts)
             continue;
         if ((rc = write_packet(rm, rm->ast, pkt, 0)) < 0)
             return rc;

@@ -210,3 +210,21 @@ def test_reconnect_continues_playlists_with_discontinuity(shopcast_factory):
                           "http://127.0.0.1:%d%s" % (sc.http_port, media), "-t", "8",
                           "-f", "null", "-"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_mp3_audio_is_transcoded_to_aac(hls_server):
+    sc = hls_server
+    s = sc.create_stream("Apples, older encoder")
+    p = publish(sc.rtmp_url(s["key"]), seconds=6, size="640x360", rate=44100,
+                extra=["-c:a", "libmp3lame"])
+    assert p.wait(timeout=30) == 0
+    url = "http://127.0.0.1:%d/hls/%s/360p/media.m3u8" % (sc.http_port, s["id"])
+    wait_until(lambda: b"#EXT-X-ENDLIST" in get(sc, "/hls/%s/360p/media.m3u8" % s["id"])[1], 20,
+               "ENDLIST")
+    info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json",
+                                      url], check=True, capture_output=True, text=True).stdout)
+    audio = [x for x in info["streams"] if x["codec_type"] == "audio"]
+    assert audio and audio[0]["codec_name"] == "aac" and int(audio[0]["sample_rate"]) == 44100
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", url, "-map", "0:a", "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and not out.stderr, out.stderr
