@@ -101,7 +101,8 @@ static void start_publishing(rl_ingest_t *in, rl_stream_t *st)
     srv->counters.publish_ok++;
     rl_info("publish_start", "stream=%s peer=%s session=%llu", st->id, in->peer,
             (unsigned long long)in->id);
-    rtmp_session_publish_accept(&in->rtmp);
+    if (rtmp_session_publish_accept(&in->rtmp) < 0) /* no room to say so: the peer is stuck */
+        rl_ingest_close(in, in->rtmp.error ? in->rtmp.error : "cannot accept publish");
     want_write(in);
 }
 
