@@ -537,7 +537,7 @@ int rl_hls_playlist(rl_hls_t *h, const char *name, const hls_query_t *q, hls_buf
         return rc;
     for (int i = 0; i < r->nsegs; i++)
         nparts += (size_t)r->segs[i].nparts;
-    segs = calloc((size_t)r->nsegs, sizeof(*segs));
+    segs = calloc(r->nsegs > 0 ? (size_t)r->nsegs : 1, sizeof(*segs));
     parts = calloc(nparts ? nparts : 1, sizeof(*parts));
     if (!segs || !parts) {
         free(segs);
