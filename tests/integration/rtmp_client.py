@@ -64,13 +64,15 @@ def extract(path):
 
 
 def video_tag(style, kind, key=False, cts=0, data=b""):
-    """FLV video tag body. style "ertmp": IsExHeader + FourCC hvc1; "id12": legacy layout."""
+    """FLV video tag body. style "ertmp": IsExHeader + FourCC hvc1; "id12": HEVC in the legacy
+    layout; "avc": plain H.264 (codec id 7)."""
     if style == "ertmp":
         ptype = {"config": 0, "frame": 1, "end": 2}[kind]
         body = bytes([0x80 | ((1 if key or kind == "config" else 2) << 4) | ptype]) + b"hvc1"
         return body + (cts.to_bytes(3, "big", signed=True) if kind == "frame" else b"") + data
     ptype = {"config": 0, "frame": 1, "end": 2}[kind]
-    return bytes([((1 if key or kind == "config" else 2) << 4) | 12, ptype]) + \
+    codec_id = 7 if style == "avc" else 12
+    return bytes([((1 if key or kind == "config" else 2) << 4) | codec_id, ptype]) + \
         cts.to_bytes(3, "big", signed=True) + data
 
 
@@ -131,19 +133,27 @@ class Publisher:
         csid = 6 if msg_type == 9 else 4
         self.sock.sendall(chunks(csid, msg_type, body, stream_id=1, ts=ts, size=CHUNK))
 
-    def send_media(self, media, style):
-        """Video in the given HEVC style and AAC audio, interleaved by timestamp."""
+    def send_media(self, media, style, offset=0, mangle=None, pace=False):
+        """Video in the given style and AAC audio, interleaved by timestamp, starting at offset
+        ms. mangle(ts, kind, body) may return a changed body (or None to drop the message).
+        With pace, messages go out in real time, as an encoder sends them."""
         v, a = media["video"], media["audio"]
-        self.send(9, 0, video_tag(style, "config", data=v["config"]))
-        self.send(8, 0, b"\xaf\x00" + a["config"])
+        self.send(9, offset, video_tag(style, "config", data=v["config"]))
+        self.send(8, offset, b"\xaf\x00" + a["config"])
         # RTMP timestamps are unsigned: start at 0 as encoders do, B-frame delay or not.
-        base = -min(0, v["packets"][0][0], a["packets"][0][0])
+        base = offset - min(0, v["packets"][0][0], a["packets"][0][0])
         items = [(d + base, 9, video_tag(style, "frame", k, c, data))
                  for d, c, k, data in v["packets"]]
         items += [(d + base, 8, b"\xaf\x01" + data) for d, _, _, data in a["packets"]]
+        start = time.monotonic()
         for ts, t, body in sorted(items, key=lambda x: (x[0], x[1])):
-            self.send(t, ts, body)
-        self.send(9, items[-1][0], video_tag(style, "end"))
+            if pace:
+                time.sleep(max(0, (ts - base) / 1000 - (time.monotonic() - start)))
+            if mangle:
+                body = mangle(ts, t, body)
+            if body is not None:
+                self.send(t, ts, body)
+        return items[-1][0]
 
     def unpublish(self, key):
         self.sock.sendall(chunks(3, 20, amf("FCUnpublish", 6, None, key), size=CHUNK) +

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import wait_until
 from media import probe
-from rtmp_client import Publisher, extract
+from rtmp_client import Publisher, extract, video_tag
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,8 @@ def test_hevc_publish_is_recorded(shopcast, hevc_clip, style):
     assert pub.publish(s["key"]), pub.received
     st = wait_until(lambda: shopcast.stream(s["id"])["live"] and shopcast.stream(s["id"]), 10,
                     "live")
-    pub.send_media(hevc_clip, style)
+    end = pub.send_media(hevc_clip, style)
+    pub.send(9, end, video_tag(style, "end"))
     st = wait_until(lambda: (lambda x: x if x["video"] else None)(shopcast.stream(s["id"])), 10,
                     "video format reported")
     assert st["video"]["codec"] == "hevc"

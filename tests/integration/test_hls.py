@@ -228,3 +228,51 @@ def test_mp3_audio_is_transcoded_to_aac(hls_server):
     out = subprocess.run(["ffmpeg", "-v", "error", "-i", url, "-map", "0:a", "-f", "null", "-"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and not out.stderr, out.stderr
+
+
+@pytest.fixture(scope="module")
+def h264_clips(tmp_path_factory):
+    """Two real H.264+AAC clips of different sizes, as a publisher switching resolution sends."""
+    from rtmp_client import extract
+    clips = []
+    for size in ("640x360", "426x240"):
+        path = str(tmp_path_factory.mktemp("clip") / ("%s.mp4" % size))
+        subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
+                        "testsrc2=size=%s:rate=30" % size, "-f", "lavfi", "-i",
+                        "sine=sample_rate=48000", "-t", "4", "-c:v", "libx264", "-preset",
+                        "veryfast", "-bf", "0", "-g", "30", "-c:a", "aac", "-ac", "2", path],
+                       check=True)
+        clips.append(extract(path))
+    return clips
+
+
+def test_resolution_change_and_broken_input_recover(hls_server, h264_clips):
+    from rtmp_client import Publisher
+    sc = hls_server
+    s = sc.create_stream("Edible fungus")
+    pub = Publisher("127.0.0.1", sc.rtmp_port)
+    assert pub.publish(s["key"])
+    # 1) clean 360p; 2) the same clip with corrupt NAL units and a timestamp jumping back;
+    # 3) a switch to 240p with a new sequence header mid-session.
+    end = pub.send_media(h264_clips[0], "avc", pace=True)
+
+    def corrupt(ts, kind, body):
+        if kind == 9 and len(body) > 40 and (ts // 33) % 7 == 3:
+            return body[:5] + bytes(b ^ 0x5A for b in body[5:])
+        return body
+
+    end = pub.send_media(h264_clips[0], "avc", offset=end - 500, mangle=corrupt, pace=True)
+    pub.send_media(h264_clips[1], "avc", offset=end + 40, pace=True)
+    media = "/hls/%s/360p/media.m3u8" % s["id"]
+    text = get(sc, media)[1].decode()
+    assert text.count("#EXT-X-MAP") >= 2, "a new init segment after the resolution change"
+    assert "#EXT-X-DISCONTINUITY" in text
+    pub.unpublish(s["key"])
+    wait_until(lambda: b"#EXT-X-ENDLIST" in get(sc, media)[1], 20, "ENDLIST")
+    st = sc.stream(s["id"])
+    assert st["renditions"][0]["height"] == 240
+    # Every segment in the window decodes, across both sizes.
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i",
+                          "http://127.0.0.1:%d%s" % (sc.http_port, media), "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
