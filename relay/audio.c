@@ -19,28 +19,36 @@ struct rl_audio_s {
     int64_t start_ms, samples, out_samples; /* start_ms: INT64_MIN until the first packet */
 };
 
-/* Opened from the FLV header's rate and channels, so the init segment can describe the audio
- * before the first frame is decoded. */
-static int open_encoder(rl_audio_t *a, const AVCodecParameters *src)
+int rl_aac_open(AVCodecContext **out, const AVCodecParameters *like, int bit_rate)
 {
     const AVCodec *aac = avcodec_find_encoder(AV_CODEC_ID_AAC);
     AVCodecContext *c;
     int rc;
 
-    if (!aac || !(a->enc = c = avcodec_alloc_context3(aac)))
+    if (!aac || !(*out = c = avcodec_alloc_context3(aac)))
         return AVERROR(ENOMEM);
-    c->sample_rate = src->sample_rate;
+    c->sample_rate = like->sample_rate;
     c->sample_fmt = AV_SAMPLE_FMT_FLTP;
     c->time_base = (AVRational){ 1, c->sample_rate };
-    c->bit_rate = 128000;
+    c->bit_rate = bit_rate;
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER; /* the AudioSpecificConfig for the init segment */
-    if ((rc = av_channel_layout_copy(&c->ch_layout, &src->ch_layout)) < 0 ||
-        (rc = avcodec_open2(c, aac, NULL)) < 0)
+    if ((rc = av_channel_layout_copy(&c->ch_layout, &like->ch_layout)) < 0)
         return rc;
-    a->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, c->ch_layout.nb_channels, 4096);
+    return avcodec_open2(c, aac, NULL);
+}
+
+/* Opened from the FLV header's rate and channels, so the init segment can describe the audio
+ * before the first frame is decoded. */
+static int open_encoder(rl_audio_t *a, const AVCodecParameters *src)
+{
+    int rc = rl_aac_open(&a->enc, src, 128000);
+
+    if (rc < 0)
+        return rc;
+    a->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, a->enc->ch_layout.nb_channels, 4096);
     if (!a->fifo || !(a->par = avcodec_parameters_alloc()))
         return AVERROR(ENOMEM);
-    return avcodec_parameters_from_context(a->par, c);
+    return avcodec_parameters_from_context(a->par, a->enc);
 }
 
 rl_audio_t *rl_audio_open(const AVCodecParameters *src, char *err, size_t errlen)

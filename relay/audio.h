@@ -21,4 +21,8 @@ int rl_audio_packet(rl_audio_t *a, const AVPacket *pkt, void (*out)(void *, AVPa
 
 void rl_audio_free(rl_audio_t **a);
 
+/* Opens an AAC-LC encoder with like's sample rate and channel layout into *out (which the caller
+ * frees, also on failure). Returns 0 or an AVERROR. */
+int rl_aac_open(AVCodecContext **out, const AVCodecParameters *like, int bit_rate);
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audio.h"
 #include "log.h"
 #include "overlay/slate.h"
 
@@ -36,19 +37,12 @@ static double now_ms(void)
 /* An AAC-LC encoder matching the publisher's rate and channels, and one silent frame for it. */
 static int open_silence(rl_filler_t *f, const AVCodecParameters *a)
 {
-    const AVCodec *aac = avcodec_find_encoder(AV_CODEC_ID_AAC);
     AVCodecContext *c;
     int rc;
 
-    if (!aac || !(f->aenc = c = avcodec_alloc_context3(aac)))
-        return AVERROR(ENOMEM);
-    c->sample_rate = a->sample_rate;
-    c->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    c->time_base = (AVRational){ 1, a->sample_rate };
-    c->bit_rate = 32000;
-    if ((rc = av_channel_layout_copy(&c->ch_layout, &a->ch_layout)) < 0 ||
-        (rc = avcodec_open2(c, aac, NULL)) < 0)
+    if ((rc = rl_aac_open(&f->aenc, a, 32000)) < 0)
         return rc;
+    c = f->aenc;
     if (!(f->silence = av_frame_alloc()))
         return AVERROR(ENOMEM);
     f->silence->format = AV_SAMPLE_FMT_FLTP;

@@ -25,7 +25,8 @@ struct rl_ingest_s {
     double created, last_media;
     rl_stream_t *stream; /* publishing on, or NULL */
     const char *close_reason;
-    int closing; /* close at the next writeable callback */
+    int closing;   /* close at the next writeable callback */
+    int published; /* has published at least once */
     char key[RTMP_MAX_NAME + 1];
 };
 
@@ -97,6 +98,7 @@ static void start_publishing(rl_ingest_t *in, rl_stream_t *st)
         return;
     }
     in->stream = st;
+    in->published = 1;
     in->last_media = rl_now();
     srv->counters.publish_ok++;
     rl_info("publish_start", "stream=%s peer=%s session=%llu", st->id, in->peer,
@@ -319,10 +321,10 @@ void rl_ingest_tick(rl_server_t *srv)
     for (rl_ingest_t *in = srv->ingests; in; in = in->next) {
         if (in->closing)
             continue;
-        if (in->rtmp.state < RTMP_ST_PUBLISHING && now - in->created > limit)
+        if (!in->published && in->rtmp.state < RTMP_ST_PUBLISHING && now - in->created > limit)
             rl_ingest_close(in, in->rtmp.state == RTMP_ST_HANDSHAKE ? "handshake timeout"
                                                                     : "publish timeout");
-        else if (in->rtmp.state == RTMP_ST_PUBLISHING && now - in->last_media > limit)
+        else if (in->published && now - in->last_media > limit)
             rl_ingest_close(in, "no media (idle timeout)");
     }
 }

@@ -24,6 +24,7 @@ typedef struct rung_mux_s {
     int64_t part_start;   /* pts (ms) of the current part's first frame */
     int64_t last_arrival; /* arrival (us) of the source packet of its latest frame */
     int64_t first_dts;    /* of the muxer's first video frame: no audio may come before it */
+    int64_t last_audio_dts;
     double seg_dur;
     uint64_t msn;
     AVPacket *tmp;
@@ -180,7 +181,7 @@ static int open_rung(rl_packager_t *p, int i, const AVCodecContext *enc,
     if (rc < 0)
         return rc;
     part_geometry(p, rm, enc);
-    rm->first_dts = INT64_MIN;
+    rm->first_dts = rm->last_audio_dts = INT64_MIN;
     rm->msn = p->next_msn;
     rm->discontinuity = p->configured;
     if (!(init = take(rm, &len)))
@@ -319,6 +320,9 @@ int rl_packager_audio(rl_packager_t *p, AVPacket *pkt)
          * which fMP4 fragments cannot express without an edit list. */
         if (rm->ast < 0 || !rm->in_segment || pkt->dts < rm->first_dts)
             continue;
+        if (pkt->dts <= rm->last_audio_dts)
+            continue; /* a publisher's clock went back: the muxer takes no earlier audio */
+        rm->last_audio_dts = pkt->dts;
         if ((rc = write_packet(rm, rm->ast, pkt, 0)) < 0)
             return rc;
     }
