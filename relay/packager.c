@@ -99,6 +99,8 @@ rl_packager_t *rl_packager_new(int part_ms, uint64_t next_msn, int next_init_id,
 static void close_rung(rung_mux_t *rm)
 {
     if (rm->oc) {
+        if (rm->oc->pb) /* a custom AVIOContext does not free its buffer */
+            av_freep(&rm->oc->pb->buffer);
         avio_context_free(&rm->oc->pb);
         avformat_free_context(rm->oc);
     }

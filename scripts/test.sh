@@ -11,26 +11,29 @@ scripts/deps.sh test
 step() { printf '\n=== %s\n' "$*"; }
 
 step "build (warnings are errors)"
-[ -d build ] || meson setup build -Dwerror=true
+[ -d build ] || meson setup build
+meson configure build -Dwerror=true
 ninja -C build
 
 step "unit tests"
 meson test -C build --print-errorlogs
 
 step "build with AddressSanitizer and UndefinedBehaviorSanitizer"
-[ -d build-asan ] || meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined \
-  -Db_lundef=false
+[ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+meson configure build-asan -Dwerror=true
 ninja -C build-asan
 
 step "unit tests under sanitizers"
 meson test -C build-asan --print-errorlogs
 
 step "fuzz (${FUZZ_SECONDS:-60} s)"
-fuzz/run.sh "${FUZZ_SECONDS:-60}"
+fuzz/run.sh "${FUZZ_SECONDS:-60}" > fuzz-run.log 2>&1 || { tail -40 fuzz-run.log; exit 1; }
+tail -12 fuzz-run.log
 
 step "integration tests (sanitized binary)"
 export SHOPCAST_BIN="$PWD/build-asan/relay/shopcast"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 cd tests/integration
 /usr/bin/python3 -m pytest -v -p no:cacheprovider
