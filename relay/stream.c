@@ -178,6 +178,7 @@ int rl_stream_go_live(rl_server_t *srv, rl_stream_t *st, rl_ingest_t *in, const 
     }
     if (!st->media && (rc = start_media(srv, st)) < 0)
         return rc;
+    st->forward = rec || srv->nrungs;
     if ((rc = rl_media_session(st->media, rec)) < 0)
         return rc;
     st->ingest = in;
@@ -283,7 +284,7 @@ static int configure(rl_stream_t *st, int kind, const flv_tag_t *t)
         describe_audio(st, t, par);
     avcodec_parameters_free(&st->par[kind]);
     st->par[kind] = par;
-    rc = rl_media_push_params(st->media, kind, par);
+    rc = st->forward ? rl_media_push_params(st->media, kind, par) : 0;
     rl_info("stream_format", "stream=%s track=%s codec=%s width=%d height=%d rate=%d channels=%d",
             st->id, kind == RL_MEDIA_VIDEO ? "video" : "audio", flv_codec_name(t->codec), st->width,
             st->height, st->sample_rate, st->channels);
@@ -345,7 +346,8 @@ int rl_stream_media(rl_stream_t *st, int kind, uint32_t ts, const uint8_t *data,
         return -EAGAIN; /* a frame without its decoder configuration cannot be used */
     if (kind == RL_MEDIA_VIDEO)
         count_video(st, dts, &t);
-    return push_frame(st, kind, dts, &t);
+    /* With nothing to record or transcode the worker has no use for packets: don't wake it. */
+    return st->forward ? push_frame(st, kind, dts, &t) : 0;
 }
 
 void rl_stream_metadata(rl_stream_t *st, double fps, const char *encoder)

@@ -27,6 +27,7 @@ typedef struct rl_stream_s {
     double live_since;    /* rl_now() */
     double last_media;    /* rl_now() of the last audio or video message */
     uint64_t sessions;    /* publishes so far */
+    int forward;          /* packets go to the worker: recording or transcoding is on */
     char peer[64];        /* publisher's address */
     /* formats, as announced by the sequence headers */
     flv_codec_t vcodec, acodec;

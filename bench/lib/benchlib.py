@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+"""Small helpers for the bench/*.sh scripts (Python 3 standard library only).
+
+    benchlib.py freeport
+        prints a free TCP port on 127.0.0.1
+    benchlib.py wait-tcp PORT SECONDS
+        waits until 127.0.0.1:PORT accepts a connection (exit 1 on timeout)
+    benchlib.py shopcast-create HTTP_PORT TOKEN N
+        creates N streams; prints "ID RTMP_URL" per line
+    benchlib.py shopcast-check HTTP_PORT MIN_KBPS ID...
+        GET /api/v1/streams/ID for each; prints one line per stream; exit 1 unless every stream
+        is live with a video bitrate of at least MIN_KBPS (and > 0)
+    benchlib.py nginx-check STAT_PORT N MIN_KBPS
+        reads nginx-rtmp's /stat XML; prints one line per stream; exit 1 unless N streams in
+        application "live" are publishing with an incoming bitrate of at least MIN_KBPS (and > 0)
+    benchlib.py report TSV
+        prints the result table (median over repeats) and the ratios; TSV columns:
+        server n rep elapsed_s media_s cpu_s net_thread_s publishers_s machine_busy_pct dropped
+"""
+import json
+import socket
+import statistics
+import sys
+import time
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+
+
+def freeport():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        print(s.getsockname()[1])
+
+
+def wait_tcp(port, seconds):
+    end = time.monotonic() + float(seconds)
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
+                return 0
+        except OSError:
+            time.sleep(0.1)
+    return 1
+
+
+def http(method, url, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def shopcast_create(port, token, n):
+    for i in range(int(n)):
+        status, raw = http("POST", "http://127.0.0.1:%s/api/v1/streams" % port,
+                           {"title": "bench stream %d" % i}, token)
+        if status != 201:
+            sys.exit("shopcast: POST /api/v1/streams -> %s %r" % (status, raw[:300]))
+        j = json.loads(raw)
+        print(j["id"], j["rtmp_url"])
+    return 0
+
+
+def shopcast_check(port, min_kbps, ids):
+    """Per-stream lines go to stderr; stdout gets the sum of dropped_packets."""
+    bad = 0
+    dropped = 0
+    for sid in ids:
+        status, raw = http("GET", "http://127.0.0.1:%s/api/v1/streams/%s" % (port, sid))
+        if status != 200:
+            print("  stream %s: GET -> %s %r" % (sid, status, raw[:200]), file=sys.stderr)
+            bad += 1
+            continue
+        j = json.loads(raw)
+        video = j.get("video") or {}
+        kbps = float(video.get("bitrate_kbps") or 0)
+        dropped += int(j.get("dropped_packets") or 0)
+        ok = bool(j.get("live")) and kbps > 0 and kbps >= float(min_kbps)
+        print("  stream %s: live=%s video=%sx%s %.0f kbps fps=%s dropped_packets=%s %s" % (
+            sid, j.get("live"), video.get("width"), video.get("height"), kbps, video.get("fps"),
+            j.get("dropped_packets"), "ok" if ok else "NOT STREAMING"), file=sys.stderr)
+        bad += not ok
+    print(dropped)
+    return 1 if bad else 0
+
+
+def nginx_check(port, n, min_kbps):
+    status, raw = http("GET", "http://127.0.0.1:%s/stat" % port)
+    if status != 200:
+        print("  nginx /stat -> %s %r" % (status, raw[:200]))
+        return 1
+    root = ET.fromstring(raw)
+    good = 0
+    seen = 0
+    for app in root.iter("application"):
+        if (app.findtext("name") or "") != "live":
+            continue
+        for st in app.iter("stream"):
+            seen += 1
+            name = st.findtext("name") or "?"
+            # bw_in is averaged over 10 s intervals (0 in a short run): use bytes_in over the
+            # publisher's connection time instead
+            pub_ms = max([float(c.findtext("time") or 0) for c in st.iter("client")
+                          if c.find("publishing") is not None] or [0])
+            bytes_in = float(st.findtext("bytes_in") or 0)
+            kbps = bytes_in * 8 / pub_ms if pub_ms > 0 else float(st.findtext("bw_in") or 0) / 1000
+            publishing = any(c.find("publishing") is not None for c in st.iter("client"))
+            w = st.findtext("meta/video/width")
+            h = st.findtext("meta/video/height")
+            ok = publishing and kbps > 0 and kbps >= float(min_kbps)
+            print("  stream %s: publishing=%s video=%sx%s %.0f kbps (bytes_in=%d in %.1f s) %s" % (
+                name, publishing, w, h, kbps, bytes_in, pub_ms / 1000,
+                "ok" if ok else "NOT STREAMING"))
+            good += ok
+    if good != int(n):
+        print("  nginx: %d of %d streams publishing (%d listed)" % (good, int(n), seen))
+        return 1
+    return 0
+
+
+def report(tsv):
+    # columns: server n rep elapsed_s media_s cpu_s net_s pub_s machine_busy_pct dropped
+    rows = {}
+    with open(tsv) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            server, n, rep, el, media, cpu, net, pub, busy, dropped = line.rstrip("\n").split("\t")
+            rows.setdefault((server, int(n)), []).append({
+                "el": float(el), "media": float(media), "cpu": float(cpu), "net": float(net),
+                "pub": float(pub), "busy": float(busy),
+                "dropped": int(dropped) if dropped.isdigit() else 0})
+
+    def per_min(server, n, field):
+        """CPU seconds per stream per minute of media."""
+        return [r[field] / r["media"] * 60 for r in rows.get((server, n), []) if r["media"] > 0]
+
+    def pct(server, n, field):
+        """CPU% of one core per stream, over wall time."""
+        return [r[field] / r["el"] / n * 100 for r in rows.get((server, n), [])]
+
+    def med(x):
+        return statistics.median(x) if x else None
+
+    def f(x, d=3):
+        return "-" if x is None else "%.*f" % (d, x)
+
+    def runs(x):
+        return ",".join("%.3f" % v for v in x) or "-"
+
+    ns = sorted({n for _, n in rows})
+    nrep = max(len(v) for v in rows.values())
+    print()
+    print("CPU seconds per stream per minute of media, 720p30 H.264 2.5 Mbit/s + AAC "
+          "(median of %d run(s); each run in brackets)" % nrep)
+    print()
+    print("| N | shopcast network thread | shopcast whole process | nginx-rtmp (all processes) "
+          "| **ratio network thread / nginx** | ratio whole process / nginx "
+          "| CPU % per stream (net thread / whole / nginx) | shopcast dropped packets "
+          "| machine busy % (shopcast / nginx runs) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    worst_net = worst_all = 0.0
+    for n in ns:
+        s_net, s_all, g = (med(per_min("shopcast", n, "net")), med(per_min("shopcast", n, "cpu")),
+                           med(per_min("nginx", n, "cpu")))
+        r_net = s_net / g if s_net is not None and g else None
+        r_all = s_all / g if s_all is not None and g else None
+        worst_net = max(worst_net, r_net or 0)
+        worst_all = max(worst_all, r_all or 0)
+        drops = [r["dropped"] for r in rows.get(("shopcast", n), [])]
+        busy = "%s / %s" % (f(med([r["busy"] for r in rows.get(("shopcast", n), [])]), 0),
+                            f(med([r["busy"] for r in rows.get(("nginx", n), [])]), 0))
+        cpct = "%s / %s / %s" % (f(med(pct("shopcast", n, "net")), 2),
+                                 f(med(pct("shopcast", n, "cpu")), 2), f(med(pct("nginx", n, "cpu")), 2))
+        print("| %d | %s (%s) | %s (%s) | %s (%s) | **%s** | %s | %s | %s | %s |" % (
+            n, f(s_net), runs(per_min("shopcast", n, "net")), f(s_all),
+            runs(per_min("shopcast", n, "cpu")), f(g), runs(per_min("nginx", n, "cpu")),
+            f(r_net, 2), f(r_all, 1), cpct, ",".join(str(d) for d in drops) or "-", busy))
+    print()
+    print("CPU seconds = utime+stime (/proc/PID/stat) over the measured window, divided by the media "
+          "the publishers sent in it")
+    print("(ffmpeg -progress), times 60. CPU %% per stream = the same CPU over wall time / N * 100 "
+          "(window %.1f s)." % med([r["el"] for v in rows.values() for r in v]))
+    print("Network thread: shopcast's event-loop thread alone (/proc/PID/task/PID/stat), which owns "
+          "every socket and parses RTMP;")
+    print("whole process adds the per-stream media workers. nginx: master + worker. Dropped packets: "
+          "shopcast media-queue drops")
+    print("(its worker could not keep up). Machine busy: all cores, all processes on the host, "
+          "including work that is not this benchmark.")
+    print("RESULT: shopcast network thread / nginx-rtmp: worst %.2f (goal <= 1.00); "
+          "whole process / nginx-rtmp: worst %.1f" % (worst_net, worst_all))
+    return 0
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.exit(__doc__)
+    cmd, args = argv[1], argv[2:]
+    if cmd == "freeport":
+        return freeport()
+    if cmd == "wait-tcp":
+        return wait_tcp(*args)
+    if cmd == "shopcast-create":
+        return shopcast_create(*args)
+    if cmd == "shopcast-check":
+        return shopcast_check(args[0], args[1], args[2:])
+    if cmd == "nginx-check":
+        return nginx_check(*args)
+    if cmd == "report":
+        return report(*args)
+    sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

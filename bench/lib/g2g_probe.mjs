@@ -1,0 +1,132 @@
+// Glass-to-glass probe: opens a player page in Debian's Chromium (playwright-core, no browser
+// download), and on every video frame the page presents (requestVideoFrameCallback) draws the
+// frame's top strip onto a canvas, reads the wall-clock row that bench/lib/clockgen.py drew into
+// the picture, and records Date.now() minus that time. Prints one JSON object.
+//
+// Usage: node g2g_probe.mjs URL WARMUP_S SECONDS
+// The page must expose window.shopcastPlayer = { video, hls } (shopcast's /watch/<id> does, and
+// so does bench/lib/g2g_page.html). Samples start WARMUP_S seconds after the video first plays.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, '../../web/package.json'));
+const { chromium } = require('playwright-core');
+
+const [url, warmupArg, secondsArg] = process.argv.slice(2);
+const warmup = Number(warmupArg || 10);
+const seconds = Number(secondsArg || 60);
+
+// Runs in the page. Layout constants mirror clockgen.py.
+function installProbe() {
+  const BLOCK = 24, X0 = 64, Y0 = 24, NBITS = 40, MARK = [1, 0, 1, 0];
+  const p = window.shopcastPlayer;
+  const video = p.video;
+  const canvas = document.createElement('canvas');
+  canvas.width = 1280;
+  canvas.height = 72;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const st = { samples: [], bad: 0, frames: 0, waiting: 0, info: [], levels: {}, on: false };
+  window.__g2g = st;
+  video.addEventListener('waiting', () => { if (st.on) st.waiting++; });
+  function decode(data) {
+    const bits = [];
+    for (let i = 0; i < 48; i++) {
+      const cx = X0 + i * BLOCK + BLOCK / 2, cy = Y0 + BLOCK / 2;
+      let tot = 0, n = 0;
+      for (let y = cy - 4; y < cy + 4; y++)
+        for (let x = cx - 4; x < cx + 4; x++) { tot += data[(y * 1280 + x) * 4 + 1]; n++; }
+      bits.push(tot / n > 128 ? 1 : 0);
+    }
+    for (let i = 0; i < 4; i++) if (bits[i] !== MARK[i]) return null;
+    let v = 0;
+    for (let i = 0; i < NBITS; i++) v = v * 2 + bits[4 + i];
+    let chk = 0, t = v;
+    for (let i = 0; i < NBITS / 4; i++) { chk ^= t % 16; t = Math.floor(t / 16); }
+    let got = 0;
+    for (let i = 0; i < 4; i++) got = got * 2 + bits[4 + NBITS + i];
+    return got === chk ? v : null;
+  }
+  function onFrame(now, meta) {
+    const t = Date.now();
+    if (st.on) {
+      st.frames++;
+      const vw = video.videoWidth, vh = video.videoHeight;
+      ctx.drawImage(video, 0, 0, vw, vh * 72 / 720, 0, 0, 1280, 72);
+      const v = decode(ctx.getImageData(0, 0, 1280, 72).data);
+      if (v === null) st.bad++;
+      else {
+        const m = 2 ** NBITS;
+        let enc = t - (t % m) + v;
+        if (enc - t > m / 2) enc -= m;
+        st.samples.push(t - enc);
+        st.levels[vh] = (st.levels[vh] || 0) + 1;
+      }
+    }
+    video.requestVideoFrameCallback(onFrame);
+  }
+  video.requestVideoFrameCallback(onFrame);
+  setInterval(() => {
+    if (!st.on) return;
+    const h = p.hls;
+    const b = video.buffered;
+    st.info.push({
+      latency: h ? h.latency : null, target: h ? h.targetLatency : null,
+      rate: video.playbackRate, level: h ? h.currentLevel : null,
+      ahead: b.length ? b.end(b.length - 1) - video.currentTime : 0,
+    });
+  }, 1000);
+}
+
+function pct(sorted, p) {
+  if (!sorted.length) return null;
+  const k = Math.max(0, Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1));
+  return sorted[k];
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync',
+         '--autoplay-policy=no-user-gesture-required'],
+});
+const out = { url, warmup, seconds, pageErrors: [] };
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (e) => out.pageErrors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => window.shopcastPlayer && window.shopcastPlayer.video.currentTime > 0,
+                             null, { timeout: 30000, polling: 100 });
+  await page.evaluate(installProbe);
+  await page.waitForTimeout(warmup * 1000);
+  await page.evaluate(() => { window.__g2g.on = true; });
+  await page.waitForTimeout(seconds * 1000);
+  const st = await page.evaluate(() => { window.__g2g.on = false; return window.__g2g; });
+  const s = st.samples.slice().sort((a, b) => a - b);
+  const hlsInfo = await page.evaluate(() => {
+    const h = window.shopcastPlayer.hls;
+    if (!h) return null;
+    const c = h.config;
+    return { version: window.Hls && window.Hls.version, lowLatencyMode: c.lowLatencyMode,
+             liveSyncDurationCount: c.liveSyncDurationCount,
+             liveSyncDuration: c.liveSyncDuration, maxLiveSyncPlaybackRate: c.maxLiveSyncPlaybackRate,
+             errors: window.shopcastPlayer.errors || [] };
+  });
+  const lat = st.info.map((i) => i.latency).filter((x) => x != null).sort((a, b) => a - b);
+  Object.assign(out, {
+    n: s.length, frames: st.frames, unreadable: st.bad, waiting: st.waiting,
+    p50: pct(s, 50), p95: pct(s, 95), min: s[0], max: s[s.length - 1],
+    hls_latency_p50_s: pct(lat, 50), hls_target_latency_s: st.info.length ? st.info[st.info.length - 1].target : null,
+    buffer_ahead_last_s: st.info.length ? st.info[st.info.length - 1].ahead : null,
+    playback_rates: [...new Set(st.info.map((i) => i.rate))],
+    heights: st.levels, hls: hlsInfo,
+  });
+  if (process.env.G2G_SAMPLES) out.samples = st.samples;
+} catch (e) {
+  out.error = String(e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));
+process.exit(out.error ? 1 : 0);

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Prints glass_to_glass.sh's result table from its temp dir: g2g_report.py TMP SERVER..."""
+import json
+import os
+import re
+import sys
+
+
+def read(path, default=""):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return default
+
+
+def tag(playlist, name):
+    m = re.search(r"#%s:([^\n]*)" % re.escape(name), playlist)
+    return m.group(1) if m else ""
+
+
+def fmt(v, nd=0):
+    if v is None:
+        return "-"
+    return ("%." + str(nd) + "f") % v
+
+
+def main(tmp, servers):
+    rows = {}
+    print()
+    print("| server | p50 ms | p95 ms | min ms | max ms | samples | unreadable frames | stalls "
+          "| hls.js latency p50 s | hls.js target s | rendition heights played | camera late frames "
+          "| machine busy % | load1 before/after |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in servers:
+        d = os.path.join(tmp, s)
+        try:
+            j = json.loads(read(os.path.join(d, "probe.json"), "{}"))
+        except ValueError:
+            j = {}
+        rows[s] = j
+        cam = read(os.path.join(d, "clockgen.stats"), "? ? ?").split()
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s of %s (max %s ms) | %s | %s / %s |" % (
+            s, fmt(j.get("p50")), fmt(j.get("p95")), fmt(j.get("min")), fmt(j.get("max")),
+            j.get("n", "-"), j.get("unreadable", "-"), j.get("waiting", "-"),
+            fmt(j.get("hls_latency_p50_s"), 2), fmt(j.get("hls_target_latency_s"), 2),
+            ",".join("%sp:%s" % kv for kv in sorted((j.get("heights") or {}).items())),
+            cam[1], cam[0], cam[2] if len(cam) > 2 else "?", read(os.path.join(d, "busy"), "?"),
+            read(os.path.join(d, "load.before"), "?"), read(os.path.join(d, "load.after"), "?")))
+    print()
+    for s in servers:
+        d = os.path.join(tmp, s)
+        pl = read(os.path.join(d, "media.m3u8"))
+        info = rows[s].get("hls") or {}
+        extra = ["TARGETDURATION=%s" % tag(pl, "EXT-X-TARGETDURATION")]
+        if "#EXT-X-PART-INF" in pl:
+            extra.append("PART-INF %s" % tag(pl, "EXT-X-PART-INF"))
+            extra.append("SERVER-CONTROL %s" % tag(pl, "EXT-X-SERVER-CONTROL"))
+        print("%s: playlist %s; hls.js %s lowLatencyMode=%s liveSyncDurationCount=%s; errors %s" % (
+            s, ", ".join(extra), info.get("version"), info.get("lowLatencyMode"),
+            info.get("liveSyncDurationCount"), sorted(set(info.get("errors") or [])) or "none"))
+        rend = read(os.path.join(d, "renditions.tsv"))
+        for line in rend.splitlines():
+            f = line.split("\t")
+            print("  shopcast API %s: encoder_speed %s, part_ready_ms p50 %s p95 %s, dropped %s" % (
+                f[0], f[1], f[2], f[3], f[4]))
+    if "shopcast" in rows and "nginx" in rows:
+        a, b = rows["shopcast"], rows["nginx"]
+        print()
+        for k in ("p50", "p95"):
+            if a.get(k) and b.get(k):
+                print("shopcast/nginx %s: %.2f  (%.0f ms / %.0f ms)" % (k, a[k] / b[k], a[k], b[k]))
+    if rows.get("shopcast", {}).get("p50") is not None:
+        a = rows["shopcast"]
+        print("goal: shopcast p50 <= 1500 ms: %s (%.0f); p95 <= 2000 ms: %s (%.0f)" % (
+            "met" if a["p50"] <= 1500 else "NOT met", a["p50"],
+            "met" if a["p95"] <= 2000 else "NOT met", a["p95"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2:]))
