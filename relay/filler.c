@@ -22,7 +22,7 @@ struct rl_filler_s {
     AVFrame *silence;
     AVPacket *pkt;
     double frame_ms;
-    int64_t start_ms, last_ms, next_video_ms, samples, out_samples, frames;
+    int64_t start_ms, audio_ms, last_ms, next_video_ms, samples, out_samples, frames;
     double start_wall;
 };
 
@@ -56,7 +56,7 @@ static int open_silence(rl_filler_t *f, const AVCodecParameters *a)
 }
 
 rl_filler_t *rl_filler_new(rl_transcode_t *tc, rl_packager_t *pk, const AVCodecParameters *audio,
-                           int64_t start_ms)
+                           int64_t video_ms, int64_t audio_ms)
 {
     rl_filler_t *f = calloc(1, sizeof(*f));
     int w, h, fmt, rc;
@@ -67,9 +67,10 @@ rl_filler_t *rl_filler_new(rl_transcode_t *tc, rl_packager_t *pk, const AVCodecP
     *f = (rl_filler_t){ .tc = tc,
                         .pk = pk,
                         .frame_ms = 1000 / av_q2d(fps),
-                        .start_ms = start_ms,
-                        .last_ms = start_ms,
-                        .next_video_ms = start_ms,
+                        .start_ms = video_ms,
+                        .audio_ms = audio_ms,
+                        .last_ms = video_ms,
+                        .next_video_ms = video_ms,
                         .start_wall = now_ms() };
     if (!(f->pkt = av_packet_alloc()) ||
         !(f->slate =
@@ -90,14 +91,14 @@ static void send_audio_until(rl_filler_t *f, int64_t due)
 {
     AVCodecContext *c = f->aenc;
 
-    while (c && f->start_ms + f->samples * 1000 / c->sample_rate <= due) {
+    while (c && f->audio_ms + f->samples * 1000 / c->sample_rate <= due) {
         f->silence->pts = f->samples;
         f->samples += f->silence->nb_samples;
         if (avcodec_send_frame(c, f->silence) < 0)
             return;
         /* Stamped by our own count: the encoder's stamps start negative (its priming). */
         while (avcodec_receive_packet(c, f->pkt) >= 0) {
-            f->pkt->pts = f->pkt->dts = f->start_ms + f->out_samples * 1000 / c->sample_rate;
+            f->pkt->pts = f->pkt->dts = f->audio_ms + f->out_samples * 1000 / c->sample_rate;
             f->pkt->duration = c->frame_size * 1000 / c->sample_rate;
             f->out_samples += c->frame_size;
             rl_packager_audio(f->pk, f->pkt);

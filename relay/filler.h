@@ -15,10 +15,11 @@
 
 typedef struct rl_filler_s rl_filler_t;
 
-/* Starts at media time start_ms, now. audio may be NULL (no audio track). Returns NULL if the
- * transcoder has no encoders yet or memory runs out. */
+/* Starts now, video at media time video_ms and audio at audio_ms (where each track left off, so
+ * neither has a gap). audio may be NULL (no audio track). Returns NULL if the transcoder has no
+ * encoders yet or memory runs out. */
 rl_filler_t *rl_filler_new(rl_transcode_t *tc, rl_packager_t *pk, const AVCodecParameters *audio,
-                           int64_t start_ms);
+                           int64_t video_ms, int64_t audio_ms);
 
 /* Sends whatever is due by now; returns the milliseconds until the next frame is due. */
 int rl_filler_run(rl_filler_t *f);

@@ -66,9 +66,10 @@ struct rl_media_s {
     rl_filler_t *filler; /* while the publisher is away */
     rl_audio_t *audio;   /* non-AAC audio transcoded to AAC */
     rl_hls_t *hls;
-    int pk_generation, pk_stale; /* packager set up for this transcoder generation? */
-    int64_t last_ms;             /* latest timestamp handed to the HLS path */
-    int64_t first_video_ms;      /* for the encoder speed: media time transcoded */
+    int pk_generation, pk_stale;  /* packager set up for this transcoder generation? */
+    int64_t last_ms;              /* latest timestamp handed to the HLS path */
+    int64_t video_end, audio_end; /* where each track's latest frame ends, ms */
+    int64_t first_video_ms;       /* for the encoder speed: media time transcoded */
     arrival_t arrivals[ARRIVALS];
     unsigned narr;
     session_t ses;
@@ -376,6 +377,19 @@ static void shift_ts(rl_media_t *m, AVPacket *pkt)
         m->last_ms = pkt->dts;
 }
 
+/* Where a track leaves off: the filler continues each one from there, without a gap. */
+static void track_end(rl_media_t *m, int kind, const AVPacket *pkt)
+{
+    AVRational fps;
+    int w, h, fmt;
+    int64_t dur = pkt->duration;
+
+    if (kind == RL_MEDIA_VIDEO && m->tc && rl_transcode_source(m->tc, &w, &h, &fmt, &fps) == 0)
+        dur = (int64_t)(1000 / av_q2d(fps) + 0.5);
+    if (pkt->pts + dur > (kind == RL_MEDIA_VIDEO ? m->video_end : m->audio_end))
+        *(kind == RL_MEDIA_VIDEO ? &m->video_end : &m->audio_end) = pkt->pts + dur;
+}
+
 static void hls_packet(rl_media_t *m, int kind, AVPacket *pkt)
 {
     int64_t pts = pkt->pts, dts = pkt->dts;
@@ -383,6 +397,7 @@ static void hls_packet(rl_media_t *m, int kind, AVPacket *pkt)
     if (!m->pk || (kind == RL_MEDIA_VIDEO && !m->tc))
         return;
     shift_ts(m, pkt);
+    track_end(m, kind, pkt);
     if (kind == RL_MEDIA_VIDEO) {
         remember_arrival(m, pkt);
         rl_transcode_packet(m->tc, pkt);
@@ -426,6 +441,7 @@ static void stop_filler(rl_media_t *m)
         return;
     if (rl_filler_last_ms(m->filler) > m->last_ms)
         m->last_ms = rl_filler_last_ms(m->filler);
+    m->video_end = m->audio_end = 0;
     rl_filler_free(&m->filler);
 }
 
@@ -449,8 +465,11 @@ static void on_session_end(rl_media_t *m)
 {
     rl_recorder_free(&m->rec);
     m->ses.active = 0;
+    if (m->tc)
+        rl_transcode_end_input(m->tc);
     if (m->tc && m->pk && !m->filler)
-        m->filler = rl_filler_new(m->tc, m->pk, hls_audio_params(m), m->last_ms + 40);
+        m->filler = rl_filler_new(m->tc, m->pk, hls_audio_params(m), m->video_end,
+                                  m->audio_end > 0 ? m->audio_end : m->video_end);
 }
 
 static void off_air(rl_media_t *m)
@@ -458,6 +477,8 @@ static void off_air(rl_media_t *m)
     stop_filler(m);
     rl_audio_free(&m->audio);
     rl_recorder_free(&m->rec);
+    if (m->tc && m->ses.active)
+        rl_transcode_end_input(m->tc);
     if (m->tc)
         rl_transcode_flush(m->tc);
     rl_transcode_free(&m->tc);

@@ -370,6 +370,18 @@ int rl_transcode_packet(rl_transcode_t *t, const AVPacket *pkt)
     return decode_frames(t);
 }
 
+int rl_transcode_end_input(rl_transcode_t *t)
+{
+    int rc;
+
+    if (avcodec_send_packet(t->dec, NULL) < 0)
+        return 0;
+    rc = decode_frames(t);
+    avcodec_flush_buffers(t->dec); /* ready for more input, should any come */
+    t->need_key = 1;
+    return rc;
+}
+
 int rl_transcode_flush(rl_transcode_t *t)
 {
     int rc = 0;

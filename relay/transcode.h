@@ -64,6 +64,10 @@ int rl_transcode_packet(rl_transcode_t *t, const AVPacket *pkt);
 /* Encodes a picture that did not come from the decoder (the "back soon" slate), pts in ms. */
 int rl_transcode_frame(rl_transcode_t *t, AVFrame *frame);
 
+/* The publisher left: the frames the decoder still holds (reordering delay) are encoded, and the
+ * encoders stay open for the slate. */
+int rl_transcode_end_input(rl_transcode_t *t);
+
 /* Drains the encoders. */
 int rl_transcode_flush(rl_transcode_t *t);
 
