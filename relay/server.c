@@ -225,6 +225,8 @@ static int create_lws(rl_server_t *srv, char *err, size_t errlen)
     if (tls)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = foreign;
+    /* RTMP video arrives in bursts of tens of KiB: read it in few large pieces. */
+    info.pt_serv_buf_size = 65536;
     info.user = srv;
     info.pcontext = &srv->ctx;
     if (!(srv->ctx = lws_create_context(&info)))
