@@ -5,11 +5,13 @@
  * Request bodies are capped at BODY_MAX; more is refused with 413 and nothing is parsed. */
 #include "http.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <libavutil/avstring.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ingest.h"
 #include "keys.h"
@@ -473,7 +475,10 @@ static const char *content_type(const char *path)
                   { ".js", "text/javascript; charset=utf-8" },
                   { ".css", "text/css; charset=utf-8" },
                   { ".svg", "image/svg+xml" },
-                  { ".png", "image/png" } };
+                  { ".png", "image/png" },
+                  { ".m3u8", "application/vnd.apple.mpegurl" },
+                  { ".m4s", "video/mp4" },
+                  { ".mp4", "video/mp4" } };
     const char *dot = strrchr(path, '.');
 
     for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
@@ -522,6 +527,74 @@ static void static_file(req_t *r, const char *name)
     respond_file(r, path);
 }
 
+/* ---- recordings as VOD HLS ---- */
+
+/* A session folder name as the recorder makes them: "20261129T144602Z-1". */
+static int valid_session(const char *s)
+{
+    size_t n = strspn(s, "0123456789TZ-");
+
+    return n > 0 && n < 40 && !s[n];
+}
+
+/* /vod/<id>/<session>/master.m3u8 or /vod/<id>/<session>/<rung>/<name>: files under
+ * DATA_DIR/recordings, reached only through names that parse. */
+static void vod_route(req_t *r, const char *arg)
+{
+    char buf[256], path[900], *id = buf, *ses, *rest, *name;
+    hls_name_t n;
+    size_t k;
+
+    av_strlcpy(buf, arg, sizeof(buf));
+    if (!(ses = strchr(id, '/')) || !(rest = strchr(ses + 1, '/')))
+        goto bad;
+    *ses++ = '\0';
+    *rest++ = '\0';
+    name = strrchr(rest, '/') ? strrchr(rest, '/') + 1 : rest;
+    k = strspn(rest, "0123456789");
+    if (!valid_id(id) || !valid_session(ses) || hls_parse_name(name, &n) < 0 ||
+        (name == rest) != (n.type == HLS_NAME_MASTER) ||
+        (name != rest && (rest[k] != 'p' || rest + k + 2 != name || n.type == HLS_NAME_PART)))
+        goto bad;
+    snprintf(path, sizeof(path), "%s/recordings/%s/%s/%s", r->srv->cfg->data_dir, id, ses, rest);
+    respond_file(r, path);
+    return;
+bad:
+    respond_error(r, 404, "not found");
+}
+
+static void list_recordings(req_t *r, const char *arg)
+{
+    char id[40], dir[700], master[1000];
+    const char *slash = strchr(arg, '/');
+    json_t *arr;
+    DIR *d;
+    struct dirent *e;
+
+    if (!slash || strcmp(slash, "/recordings") || (size_t)(slash - arg) >= sizeof(id)) {
+        respond_error(r, 404, "not found");
+        return;
+    }
+    memcpy(id, arg, (size_t)(slash - arg));
+    id[slash - arg] = '\0';
+    if (!valid_id(id) || !rl_stream_find(r->srv, id)) {
+        respond_error(r, 404, "no such stream");
+        return;
+    }
+    arr = json_array();
+    snprintf(dir, sizeof(dir), "%s/recordings/%s", r->srv->cfg->data_dir, id);
+    for (d = opendir(dir); d && (e = readdir(d));) {
+        snprintf(master, sizeof(master), "%s/%s/master.m3u8", dir, e->d_name);
+        if (valid_session(e->d_name) && access(master, R_OK) == 0)
+            json_array_append_new(arr, json_pack("{s:s, s:s++++, s:s+}", "session", e->d_name,
+                                                 "vod_url", "/vod/", id, "/", e->d_name,
+                                                 "/master.m3u8", "mp4", e->d_name, ".mp4"));
+    }
+    if (d)
+        closedir(d);
+    respond_json(r, 200, json_pack("{s:o}", "recordings", arr));
+}
+
 /* Route table: method, path prefix, what follows it (0 nothing, 1 an {id}, 2 anything), operator
  * only, handler. */
 static const struct route_s {
@@ -538,6 +611,8 @@ static const struct route_s {
     { M_DELETE, "/api/v1/streams/", 1, 1, delete_stream },
     { M_GET, "/hls/", 2, 0, hls_route },
     { M_GET, "/watch/", 1, 0, watch_page },
+    { M_GET, "/vod/", 2, 0, vod_route },
+    { M_GET, "/api/v1/streams/", 2, 0, list_recordings },
     { M_GET, "/static/", 2, 0, static_file },
 };
 

@@ -21,6 +21,7 @@
 #include "packager.h"
 #include "recorder.h"
 #include "transcode.h"
+#include "vod.h"
 
 #define CONTROL_SLOTS 64 /* control items that may wait in the queue besides packets */
 
@@ -65,6 +66,7 @@ struct rl_media_s {
     rl_packager_t *pk;
     rl_filler_t *filler; /* while the publisher is away */
     rl_audio_t *audio;   /* non-AAC audio transcoded to AAC */
+    rl_vod_t *vod;       /* the recorded session as VOD HLS */
     rl_hls_t *hls;
     int pk_generation, pk_stale;  /* packager set up for this transcoder generation? */
     int64_t last_ms;              /* latest timestamp handed to the HLS path */
@@ -210,19 +212,31 @@ static void wake(rl_media_t *m)
 
 static void on_init(void *opaque, int rung, int init_id, uint8_t *data, size_t len)
 {
-    rl_hls_post_init(((rl_media_t *)opaque)->hls, rung, init_id, data, len);
+    rl_media_t *m = opaque;
+
+    if (m->vod)
+        rl_vod_init(m->vod, rung, init_id, data, len);
+    rl_hls_post_init(m->hls, rung, init_id, data, len);
 }
 
 static void on_part(void *opaque, const rl_part_info_t *info, uint8_t *data, size_t len)
 {
-    rl_hls_post_part(((rl_media_t *)opaque)->hls, info, data, len);
-    wake(opaque);
+    rl_media_t *m = opaque;
+
+    if (m->vod)
+        rl_vod_part(m->vod, info, data, len);
+    rl_hls_post_part(m->hls, info, data, len);
+    wake(m);
 }
 
 static void on_segment(void *opaque, int rung, uint64_t msn, double duration)
 {
-    rl_hls_post_segment(((rl_media_t *)opaque)->hls, rung, msn, duration);
-    wake(opaque);
+    rl_media_t *m = opaque;
+
+    if (m->vod)
+        rl_vod_segment(m->vod, rung, msn, duration);
+    rl_hls_post_segment(m->hls, rung, msn, duration);
+    wake(m);
 }
 
 /* RFC 6381 names: avc1.PPCCLL from the SPS, mp4a.40.<audio object type>. */
@@ -259,6 +273,8 @@ static void post_rungs(rl_media_t *m, const rl_rung_out_t *ro, const AVCodecCont
         codecs_string(ro[i].enc, a, d[i].codecs, sizeof(d[i].codecs));
     }
     rl_hls_post_rungs(m->hls, d, n, rl_packager_part_target(m->o.part_ms, enc, n));
+    if (m->vod)
+        rl_vod_rungs(m->vod, d, n);
 }
 
 /* The audio that goes into the HLS output: the publisher's AAC as is, or our AAC of anything
@@ -435,6 +451,18 @@ static void on_params(rl_media_t *m, item_t *it)
     m->pk_stale = 1; /* the init segments describe the audio too */
 }
 
+/* The VOD of a recorded session sits beside its MP4: <stamp>-<n>.mp4 and <stamp>-<n>/. */
+static void open_vod(rl_media_t *m, const char *mp4)
+{
+    char dir[600];
+    size_t n = strlen(mp4);
+
+    av_strlcpy(dir, mp4, sizeof(dir));
+    if (n > 4 && n < sizeof(dir) && !strcmp(dir + n - 4, ".mp4"))
+        dir[n - 4] = '\0';
+    m->vod = rl_vod_open(m->stream_id, dir, (m->o.segment_ms + 999) / 1000);
+}
+
 static void stop_filler(rl_media_t *m)
 {
     if (!m->filler)
@@ -451,6 +479,9 @@ static void on_session(rl_media_t *m, item_t *it)
     rl_recorder_free(&m->rec);
     if (it->path && !(m->rec = rl_recorder_new(m->stream_id, it->path)))
         rl_err("record_failed", "stream=%s error=\"out of memory\"", m->stream_id);
+    rl_vod_close(&m->vod);
+    if (it->path && m->pk)
+        open_vod(m, it->path);
     for (int k = 0; k < RL_MEDIA_NB; k++)
         avcodec_parameters_free(&m->par[k]);
     m->ses = (session_t){ .active = 1 };
@@ -467,6 +498,13 @@ static void on_session_end(rl_media_t *m)
     m->ses.active = 0;
     if (m->tc)
         rl_transcode_end_input(m->tc);
+    /* The session's last segment ends with it, so the VOD holds all of it; the slate opens a
+     * new segment with a keyframe of its own. */
+    if (m->tc && m->pk) {
+        rl_packager_finish(m->pk);
+        rl_transcode_force_key(m->tc);
+    }
+    rl_vod_close(&m->vod);
     if (m->tc && m->pk && !m->filler)
         m->filler = rl_filler_new(m->tc, m->pk, hls_audio_params(m), m->video_end,
                                   m->audio_end > 0 ? m->audio_end : m->video_end);
@@ -484,6 +522,7 @@ static void off_air(rl_media_t *m)
     rl_transcode_free(&m->tc);
     if (m->pk)
         rl_packager_finish(m->pk);
+    rl_vod_close(&m->vod);
     if (m->hls)
         rl_hls_post_end(m->hls);
 }
@@ -614,6 +653,7 @@ void rl_media_free(rl_media_t **pm)
         avcodec_parameters_free(&m->par[k]);
     rl_filler_free(&m->filler);
     rl_audio_free(&m->audio);
+    rl_vod_close(&m->vod);
     rl_transcode_free(&m->tc);
     rl_packager_free(&m->pk);
     rl_recorder_free(&m->rec);

@@ -382,6 +382,11 @@ int rl_transcode_end_input(rl_transcode_t *t)
     return rc;
 }
 
+void rl_transcode_force_key(rl_transcode_t *t)
+{
+    t->next_key = INT64_MIN;
+}
+
 int rl_transcode_flush(rl_transcode_t *t)
 {
     int rc = 0;

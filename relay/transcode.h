@@ -68,6 +68,9 @@ int rl_transcode_frame(rl_transcode_t *t, AVFrame *frame);
  * encoders stay open for the slate. */
 int rl_transcode_end_input(rl_transcode_t *t);
 
+/* The next frame opens a segment in every rung. */
+void rl_transcode_force_key(rl_transcode_t *t);
+
 /* Drains the encoders. */
 int rl_transcode_flush(rl_transcode_t *t);
 

@@ -276,3 +276,20 @@ def test_resolution_change_and_broken_input_recover(hls_server, h264_clips):
                           "http://127.0.0.1:%d%s" % (sc.http_port, media), "-f", "null", "-"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_recording_becomes_vod_hls(shopcast_factory):
+    sc = shopcast_factory("--grace", "2")  # the factory records (--record on)
+    s = sc.create_stream("Wild honey, recorded")
+    assert publish(sc.rtmp_url(s["key"]), seconds=6, size="640x360").wait(timeout=30) == 0
+    recs = wait_until(lambda: sc.request("GET", "/api/v1/streams/%s/recordings" % s["id"])[1]
+                      .get("recordings"), 15, "a recording listed")
+    url = "http://127.0.0.1:%d%s" % (sc.http_port, recs[0]["vod_url"])
+    media = get(sc, recs[0]["vod_url"].replace("master.m3u8", "360p/media.m3u8"))[1].decode()
+    assert "#EXT-X-ENDLIST" in media and "#EXT-X-PART" not in media
+    # The whole session is there and plays: every frame the publisher sent.
+    frames = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                             "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", url],
+                            check=True, capture_output=True, text=True).stdout.split()
+    assert frames and all(int(n) == 6 * 30 for n in frames), frames
+    assert get(sc, recs[0]["vod_url"].replace("master.m3u8", "360p/../../x"))[0] == 404
