@@ -148,7 +148,8 @@ class Shopcast:
         d = os.path.join(self.data_dir, "recordings", sid)
         if not os.path.isdir(d):
             return []
-        return sorted(os.path.join(d, f) for f in os.listdir(d))
+        # the MP4 files; each has its VOD HLS folder beside it
+        return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".mp4"))
 
 
 @pytest.fixture
