@@ -213,11 +213,13 @@ int rl_packager_configure(rl_packager_t *p, const AVCodecContext *const *enc, in
     return 0;
 }
 
-static int64_t pdt_of(rl_packager_t *p, int64_t pts)
+/* Anchored when the first part is cut: that is when its last frame came in, so its first frame
+ * was made a part's duration earlier. */
+static int64_t pdt_of(rl_packager_t *p, int64_t pts, int64_t part_ms)
 {
     if (!p->anchored) {
         p->anchor_pts = pts;
-        p->anchor_wall = wall_ms();
+        p->anchor_wall = wall_ms() - part_ms;
         p->anchored = 1;
     }
     return p->anchor_wall + (pts - p->anchor_pts);
@@ -242,7 +244,8 @@ static int flush_part(rl_packager_t *p, int i)
                              .index = rm->part_index++,
                              .duration = rm->part_frames * rm->frame_ms / 1000,
                              .independent = rm->part_index == 1,
-                             .pdt_ms = pdt_of(p, rm->part_start),
+                             .pdt_ms = pdt_of(p, rm->part_start,
+                                              (int64_t)(rm->part_frames * rm->frame_ms)),
                              .init_id = p->init_id,
                              .discontinuity = rm->discontinuity && rm->part_index == 1,
                              .arrival_us = rm->last_arrival };

@@ -2,20 +2,22 @@
 """A camera that films a clock: writes raw yuv420p frames to stdout in real time, each carrying
 the wall-clock time (ms since the epoch) at which it was made, as a row of big black/white blocks.
 
-    clockgen.py [--fps 30] [--seconds N] [--size 1280x720] [--stats FILE]
+    clockgen.py [--fps 30] [--seconds N] [--size 1280x720] [--noise 8] [--stats FILE]
 
 The clock row (in 1280x720 coordinates; readers scale other sizes to that first):
     48 blocks of BLOCK x BLOCK px starting at (X0, Y0), left to right:
     blocks 0-3   start marker 1 0 1 0 (1 = white)
     blocks 4-43  the wall clock in ms modulo 2^40, most significant bit first
     blocks 44-47 check: XOR of the ten 4-bit nibbles of those 40 bits
-The rest of the picture is mid grey with a white square moving across it, so the encoder has
-some motion to code. Frames are paced to the wall clock (frame n is made at start + n/fps); if
+The rest of the picture is mid grey with grain (uniform noise of +-NOISE luma levels, from 30
+precomputed frames played in a loop, so that the encoder needs its full bitrate as with a real
+camera) and a white square moving across it. Frames are paced to the wall clock (frame n is made at start + n/fps); if
 the reader stalls, frames are late rather than dropped, and --stats records how late.
 (The same layout is read in the browser by g2g_probe.mjs and from decoded frames by
 hlsbench.py clock-decode.)
 """
 import argparse
+import os
 import signal
 import sys
 import time
@@ -92,12 +94,15 @@ def main():
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=0, help="0: until stdout closes")
     ap.add_argument("--size", default="1280x720")
+    ap.add_argument("--noise", type=int, default=8, help="grain amplitude, luma levels (0: flat)")
     ap.add_argument("--stats", help="write 'frames late_frames max_late_ms' here at exit")
     a = ap.parse_args()
     w, h = (int(x) for x in a.size.split("x"))
     if w < X0 + 48 * BLOCK or h < 360:
         sys.exit("clockgen: the frame is too small for the clock row")
-    base_y = bytearray([128]) * (w * h)
+    amp = max(0, min(100, a.noise))
+    to_grain = bytes(128 - amp + v * (2 * amp + 1) // 256 for v in range(256))
+    grains = [os.urandom(w * h).translate(to_grain) for _ in range(30 if amp else 1)]
     chroma = bytes([128]) * (2 * (w // 2) * (h // 2))
     white = bytes([WHITE]) * BLOCK
     black = bytes([BLACK]) * BLOCK
@@ -117,7 +122,7 @@ def main():
             elif now - due > period:
                 late += 1
                 max_late = max(max_late, now - due)
-            frame = bytearray(base_y)
+            frame = bytearray(grains[n % len(grains)])
             row = b"".join(white if b else black for b in bits_of(int(time.time() * 1000)))
             for yy in range(Y0, Y0 + BLOCK):
                 off = yy * w + X0

@@ -6,6 +6,10 @@
 // Usage: node g2g_probe.mjs URL WARMUP_S SECONDS
 // The page must expose window.shopcastPlayer = { video, hls } (shopcast's /watch/<id> does, and
 // so does bench/lib/g2g_page.html). Samples start WARMUP_S seconds after the video first plays.
+// Diagnostics (environment): G2G_HLS_CONFIG='{"maxLiveSyncPlaybackRate":1.5}' merges settings
+// into every hls.js config the page makes (the page's own code is untouched: window.Hls is
+// wrapped before it loads); G2G_TRACE=1 adds hls.js's latency and level once a second;
+// G2G_SAMPLES=1 adds every sample.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -71,10 +75,13 @@ function installProbe() {
     if (!st.on) return;
     const h = p.hls;
     const b = video.buffered;
+    const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : {};
     st.info.push({
       latency: h ? h.latency : null, target: h ? h.targetLatency : null,
       rate: video.playbackRate, level: h ? h.currentLevel : null,
       ahead: b.length ? b.end(b.length - 1) - video.currentTime : 0,
+      ct: video.currentTime, wall: Date.now(),
+      dropped: q.droppedVideoFrames, decoded: q.totalVideoFrames,
     });
   }, 1000);
 }
@@ -93,8 +100,24 @@ const browser = await chromium.launch({
 });
 const out = { url, warmup, seconds, pageErrors: [] };
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // a small window: less to composite on 2 cores (the canvas still reads the frame at 1280x72)
+  const page = await browser.newPage({ viewport: { width: 640, height: 400 } });
   page.on('pageerror', (e) => out.pageErrors.push(String(e)));
+  if (process.env.G2G_HLS_CONFIG) {
+    out.hlsConfigOverride = JSON.parse(process.env.G2G_HLS_CONFIG);
+    await page.addInitScript((extra) => {
+      let wrapped;
+      Object.defineProperty(window, 'Hls', {
+        configurable: true,
+        get() { return wrapped; },
+        set(H) {
+          wrapped = class extends H {
+            constructor(cfg) { super(Object.assign({}, cfg, extra)); }
+          };
+        },
+      });
+    }, out.hlsConfigOverride);
+  }
   await page.goto(url);
   await page.waitForFunction(() => window.shopcastPlayer && window.shopcastPlayer.video.currentTime > 0,
                              null, { timeout: 30000, polling: 100 });
@@ -109,6 +132,7 @@ try {
     if (!h) return null;
     const c = h.config;
     return { version: window.Hls && window.Hls.version, lowLatencyMode: c.lowLatencyMode,
+             startLevel: c.startLevel, levels: h.levels.map((l) => l.height),
              liveSyncDurationCount: c.liveSyncDurationCount,
              liveSyncDuration: c.liveSyncDuration, maxLiveSyncPlaybackRate: c.maxLiveSyncPlaybackRate,
              errors: window.shopcastPlayer.errors || [] };
@@ -120,9 +144,14 @@ try {
     hls_latency_p50_s: pct(lat, 50), hls_target_latency_s: st.info.length ? st.info[st.info.length - 1].target : null,
     buffer_ahead_last_s: st.info.length ? st.info[st.info.length - 1].ahead : null,
     playback_rates: [...new Set(st.info.map((i) => i.rate))],
+    // media seconds played per wall second over the sampling window, and frames the player dropped
+    playback_speed: st.info.length > 1 ? (st.info[st.info.length - 1].ct - st.info[0].ct) * 1000 /
+      (st.info[st.info.length - 1].wall - st.info[0].wall) : null,
+    dropped_frames: st.info.length > 1 ? st.info[st.info.length - 1].dropped - st.info[0].dropped : null,
     heights: st.levels, hls: hlsInfo,
   });
   if (process.env.G2G_SAMPLES) out.samples = st.samples;
+  if (process.env.G2G_TRACE) out.trace = st.info;
 } catch (e) {
   out.error = String(e);
 } finally {

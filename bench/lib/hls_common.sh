@@ -202,19 +202,25 @@ test_clip() { # prints the clip's path, encoding it once into the cache
 }
 
 # ---- the clock camera (bench/lib/clockgen.py) encoded and published by ffmpeg ----
+# The camera's own encoder is not what is measured, and on 2 cores it competes with the server
+# (and the browser): it uses x264 ultrafast by default (a third of veryfast's CPU at the same
+# 2.5 Mbit/s). BENCH_CAMERA_PRESET and BENCH_CAMERA_NOISE (grain, luma levels) change that;
+# BENCH_CAMERA_AUDIO=0 publishes video only (no AAC tone).
 PUB_PIDS=()
 start_clock_publisher() { # DIR RTMP_URL: runs until stop_clock_publisher (or PUB_SECONDS)
     local dir=$1 url=$2
     mkfifo "$dir/frames.yuv"
+    local audio=(-f lavfi -i "sine=frequency=440:sample_rate=48000" -map 0:v -map 1:a
+        -c:a aac -b:a 96k -ac 2)
+    [[ ${BENCH_CAMERA_AUDIO:-1} == 0 ]] && audio=(-map 0:v)
     ffmpeg -hide_banner -nostdin -loglevel warning \
         -f rawvideo -pix_fmt yuv420p -s 1280x720 -framerate 30 -i "$dir/frames.yuv" \
-        -f lavfi -i "sine=frequency=440:sample_rate=48000" -map 0:v -map 1:a \
-        -c:v libx264 -preset veryfast -tune zerolatency -g 30 -pix_fmt yuv420p \
-        -b:v 2500k -maxrate 2500k -bufsize 2500k -c:a aac -b:a 96k -ac 2 \
+        "${audio[@]}" -c:v libx264 -preset "${BENCH_CAMERA_PRESET:-ultrafast}" -tune zerolatency \
+        -g 30 -pix_fmt yuv420p -b:v 2500k -maxrate 2500k -bufsize 2500k \
         -f flv "$url" >"$dir/publisher.log" 2>&1 &
     PUB_PIDS=("$!")
     PIDS+=("$!")
-    "$PY" "$HERE/lib/clockgen.py" --fps 30 --seconds "${PUB_SECONDS:-600}" \
+    "$PY" "$HERE/lib/clockgen.py" --fps 30 --seconds "${PUB_SECONDS:-600}" --noise "${BENCH_CAMERA_NOISE:-8}" \
         --stats "$dir/clockgen.stats" >"$dir/frames.yuv" 2>"$dir/clockgen.log" &
     PUB_PIDS+=("$!")
     PIDS+=("$!")

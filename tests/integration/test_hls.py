@@ -285,8 +285,10 @@ def test_recording_becomes_vod_hls(shopcast_factory):
     recs = wait_until(lambda: sc.request("GET", "/api/v1/streams/%s/recordings" % s["id"])[1]
                       .get("recordings"), 15, "a recording listed")
     url = "http://127.0.0.1:%d%s" % (sc.http_port, recs[0]["vod_url"])
-    media = get(sc, recs[0]["vod_url"].replace("master.m3u8", "360p/media.m3u8"))[1].decode()
-    assert "#EXT-X-ENDLIST" in media and "#EXT-X-PART" not in media
+    media_path = recs[0]["vod_url"].replace("master.m3u8", "360p/media.m3u8")
+    # The worker ends the session once it has handled what was queued before the disconnect.
+    wait_until(lambda: b"#EXT-X-ENDLIST" in get(sc, media_path)[1], 15, "VOD playlist ended")
+    assert "#EXT-X-PART" not in get(sc, media_path)[1].decode()
     # The whole session is there and plays: every frame the publisher sent.
     frames = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
                              "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", url],

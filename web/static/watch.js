@@ -39,7 +39,9 @@
 
   function start() {
     if (window.Hls && Hls.isSupported()) {
-      var hls = new Hls({ lowLatencyMode: true, backBufferLength: 30 });
+      // Catch up (up to 1.5x) when behind the target latency: without it hls.js plays on
+      // wherever it happened to start.
+      var hls = new Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 });
       player.hls = hls;
       hls.on(Hls.Events.MANIFEST_PARSED, function () { say(''); play(); });
       hls.on(Hls.Events.ERROR, function (_, d) {
