@@ -23,7 +23,7 @@
 #                  "shopcast-catchup" is shopcast's page with maxLiveSyncPlaybackRate=1.5 merged
 #                  into its hls.js config (a diagnostic: what the page gets when hls.js may speed
 #                  up to reach its target latency); each server has its own fresh stream
-#   BENCH_CAMERA_PRESET [ultrafast], BENCH_CAMERA_NOISE [8]: the camera's encoder (lib/hls_common.sh)
+#   BENCH_CAMERA_PRESET [ultrafast], BENCH_CAMERA_NOISE [8]: the camera's encoder (lib/common.sh)
 #   BENCH_JOIN_AFTER [10] seconds the stream has been on air when the browser joins
 #   BENCH_SHOPCAST_ARGS []  more shopcast options (split on spaces)
 #   BENCH_MAX_LOAD [1.5], BENCH_LOAD_WAIT [600]: wait (bounded) for load1 <= MAX_LOAD first;
@@ -31,9 +31,9 @@
 #   BENCH_KEEP_TMP [0]    1: keep the temp dir (logs, configs, raw JSON)
 #   G2G_SAMPLES, G2G_TRACE, G2G_HLS_CONFIG: see lib/g2g_probe.mjs
 set -euo pipefail
-BENCH_NAME=glass_to_glass
-# shellcheck source=lib/hls_common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/hls_common.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+bench_init glass_to_glass
 
 WARMUP=${BENCH_WARMUP:-10}
 SECONDS_=${BENCH_SECONDS:-60}
@@ -98,9 +98,9 @@ run_shopcast() { # NAME (shopcast or shopcast-catchup)
         --hls-segment-ms 1000 --hls-part-ms 333 --grace 5 "${SHOPCAST_ARGS[@]}"
     create_stream
     start_clock_publisher "$dir" "rtmp://127.0.0.1:$SC_RTMP/live/$SC_KEY"
-    "$PY" "$HLIB" wait-media "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/master.m3u8" 2 30 ||
+    benchlib wait-media "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/master.m3u8" 2 30 ||
         { tail -n 30 "$dir/shopcast.log" "$dir/publisher.log" >&2; die "shopcast: no HLS segments within 30 s"; }
-    "$PY" "$HLIB" get "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/720p/media.m3u8" >"$dir/media.m3u8" || true
+    benchlib get "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/720p/media.m3u8" >"$dir/media.m3u8" || true
     if [[ $1 == shopcast-catchup ]]; then
         G2G_HLS_CONFIG='{"maxLiveSyncPlaybackRate":1.5}' \
             run_probe "$1" "$dir" "http://127.0.0.1:$SC_HTTP/watch/$SC_ID" "$SC_PID"
@@ -108,7 +108,7 @@ run_shopcast() { # NAME (shopcast or shopcast-catchup)
         G2G_HLS_CONFIG='' run_probe "$1" "$dir" "http://127.0.0.1:$SC_HTTP/watch/$SC_ID" "$SC_PID"
     fi
     check_clock_publisher "$1" "$dir"
-    "$PY" "$HLIB" renditions "$SC_HTTP" "$SC_ID" >"$dir/renditions.tsv" || true
+    benchlib renditions "$SC_HTTP" "$SC_ID" >"$dir/renditions.tsv" || true
     stop_clock_publisher
     stop_and_forget "$SC_PID" 20
 }
@@ -124,27 +124,8 @@ run_nginx() {
     rtmp=$(freeport)
     http=$(freeport)
     cat >"$dir/nginx.conf" <<EOF
-load_module $NGINX_RTMP_SO;
-daemon off;
-master_process on;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log warn;
-events { worker_connections 1024; }
-rtmp {
-    server {
-        listen 127.0.0.1:$rtmp;
-        chunk_size 4096;
-        application live {
-            live on;
-            record off;
-            hls on;
-            hls_path $dir/www/hls;
-            hls_fragment 1s;
-            hls_playlist_length 6s;
-        }
-    }
-}
+$(nginx_main_conf "$dir" warn rtmp)
+$(nginx_rtmp_conf "$rtmp" "hls on;" "hls_path $dir/www/hls;" "hls_fragment 1s;" "hls_playlist_length 6s;")
 http {
 $(nginx_http_common "$dir")
     types { text/html html; application/javascript js; application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
@@ -157,9 +138,9 @@ $(nginx_http_common "$dir")
 EOF
     start_nginx "$dir" "$rtmp"
     start_clock_publisher "$dir" "rtmp://127.0.0.1:$rtmp/live/bench"
-    "$PY" "$HLIB" wait-media "http://127.0.0.1:$http/hls/bench.m3u8" 2 30 ||
+    benchlib wait-media "http://127.0.0.1:$http/hls/bench.m3u8" 2 30 ||
         { tail -n 30 "$dir/logs/error.log" "$dir/publisher.log" >&2; die "nginx: no HLS fragments within 30 s"; }
-    "$PY" "$HLIB" get "http://127.0.0.1:$http/hls/bench.m3u8" >"$dir/media.m3u8" || true
+    benchlib get "http://127.0.0.1:$http/hls/bench.m3u8" >"$dir/media.m3u8" || true
     run_probe nginx "$dir" "http://127.0.0.1:$http/g2g_page.html?src=/hls/bench.m3u8&ll=0" \
         "$NG_PID" "${NG_WORKERS[@]}"
     check_clock_publisher nginx "$dir"
@@ -168,7 +149,7 @@ EOF
 }
 
 # ---- main ----
-versions | while read -r l; do log "$l"; done
+log_versions
 log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n1); hls.js $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$ROOT/web/node_modules/hls.js/package.json" | head -n1)"
 wait_for_quiet
 start_redis

@@ -25,30 +25,20 @@
 #   BENCH_TSV      []          also copy the raw per-run figures to this file
 #   BENCH_KEEP_TMP [0]         1: keep the temp dir (logs, configs) for inspection
 set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+bench_init ingest_cpu build-bench
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PY=/usr/bin/python3
-LIB="$HERE/lib/benchlib.py"
-
-SHOPCAST_BIN=${SHOPCAST_BIN:-$ROOT/build-bench/relay/shopcast}
 COUNTS=${BENCH_COUNTS:-"1 4 8"}
 WARMUP=${BENCH_WARMUP:-3}
 WINDOW=${BENCH_WINDOW:-20}
 REPEAT=${BENCH_REPEAT:-2}
 CLIP_S=${BENCH_CLIP_S:-20}
 MIN_KBPS=${BENCH_MIN_KBPS:-500}
-CACHE=${BENCH_CACHE:-$HERE/.cache}
 SERVERS=${BENCH_SERVERS:-"shopcast nginx"}
-NGINX_RTMP_SO=/usr/lib/nginx/modules/ngx_rtmp_module.so
 read -ra SHOPCAST_ARGS <<<"${BENCH_SHOPCAST_ARGS:-}"
 
-die() { echo "ingest_cpu: $*" >&2; exit 1; }
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-
-for v in WARMUP WINDOW REPEAT CLIP_S MIN_KBPS; do
-    [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, got '${!v}'"
-done
+check_uint --env WARMUP WINDOW REPEAT CLIP_S MIN_KBPS
 ((WINDOW >= 5)) || die "BENCH_WINDOW must be at least 5 seconds"
 ((REPEAT >= 1 && REPEAT <= 20)) || die "BENCH_REPEAT must be 1..20"
 for n in $COUNTS; do
@@ -56,145 +46,33 @@ for n in $COUNTS; do
 done
 
 # ---- tools (checked, never installed) ----
-missing=()
-for t in ffmpeg ffprobe redis-server nginx getconf; do
-    command -v "$t" >/dev/null 2>&1 || missing+=("$t")
-done
-[[ -x $PY ]] || missing+=("/usr/bin/python3")
-((${#missing[@]} == 0)) || die "missing tools: ${missing[*]} (Debian: apt-get install ffmpeg redis-server nginx libnginx-mod-rtmp python3)"
-[[ -f $NGINX_RTMP_SO ]] || die "nginx RTMP module not found at $NGINX_RTMP_SO (Debian: apt-get install libnginx-mod-rtmp; check with dpkg -L libnginx-mod-rtmp)"
-[[ $(ffmpeg -hide_banner -encoders 2>/dev/null) == *" libx264 "* ]] || die "ffmpeg has no libx264 encoder"
-[[ -x $SHOPCAST_BIN ]] || die "shopcast binary not found at $SHOPCAST_BIN; build it with:
-  cd $ROOT && meson setup build-bench --buildtype=release && ninja -C build-bench relay/shopcast
-or set SHOPCAST_BIN"
+need_tools --hint "Debian: apt-get install ffmpeg redis-server nginx libnginx-mod-rtmp python3" \
+    ffmpeg ffprobe redis-server nginx getconf
+need_nginx_rtmp "Debian: apt-get install libnginx-mod-rtmp; check with dpkg -L libnginx-mod-rtmp"
+need_libx264
+need_shopcast
 TCK=$(getconf CLK_TCK)
-
-# ---- process bookkeeping and cleanup ----
-TMP=$(mktemp -d /tmp/shopcast-bench.XXXXXX)
-PIDS=()   # every process this script started (by PID)
-NET_TID=  # see measure_window
-
-stop_pid() { # PID SIGNAL SECONDS: signal, wait up to SECONDS, then SIGKILL
-    local pid=$1 sig=$2 secs=$3 i
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -"$sig" "$pid" 2>/dev/null || true
-    for ((i = 0; i < secs * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "PID $pid did not exit on SIG$sig within ${secs}s; killing"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local rc=$? pid
-    trap - EXIT INT TERM
-    for pid in "${PIDS[@]}"; do
-        stop_pid "$pid" TERM 5
-    done
-    if [[ ${BENCH_KEEP_TMP:-0} == 1 ]]; then
-        echo "ingest_cpu: temp dir kept: $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-forget_pid() { # drop a stopped PID from PIDS
-    local p keep=()
-    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-
-# utime+stime in clock ticks from a stat file: /proc/PID/stat (all threads of the process, live
-# and exited) or /proc/PID/task/TID/stat (one thread)
-# Sampling uses bash builtins only (no fork), so it stays quick and cheap on a saturated host.
-stat_ticks() { # FILE: sets TICKS; fails if the process or thread is gone
-    local line rest f
-    { read -r line <"$1"; } 2>/dev/null || return 1
-    rest=${line##*) }
-    read -ra f <<<"$rest"
-    TICKS=$((f[11] + f[12]))
-}
-
-# children of PID (one level), from /proc/*/stat
-children_of() {
-    local d s rest f
-    for d in /proc/[0-9]*; do
-        { s=$(<"$d/stat"); } 2>/dev/null || continue
-        rest=${s##*) }
-        read -ra f <<<"$rest"
-        [[ ${f[1]} == "$1" ]] && echo "${d#/proc/}"
-    done
-    return 0
-}
-
-sum_ticks() { # PID...: sets SUM to the sum of utime+stime; fails if any process is gone
-    local p
-    SUM=0
-    for p in "$@"; do
-        stat_ticks "/proc/$p/stat" || return 1
-        SUM=$((SUM + TICKS))
-    done
-}
-
-machine_ticks() { # sets BUSY and TOTAL: ticks over all CPUs from /proc/stat
-    local cpu u n s i w q sq st rest
-    read -r cpu u n s i w q sq st rest </proc/stat
-    BUSY=$((u + n + s + q + sq + st))
-    TOTAL=$((BUSY + i + w))
-}
-
-freeport() { "$PY" "$LIB" freeport; }
+NET_TID= # see measure_window
 
 # ---- the test clip (encoded once, cached) ----
-mkdir -p "$CACHE"
-CLIP="$CACHE/clip-720p30-h264-2500k-aac-${CLIP_S}s.flv"
-if [[ ! -s $CLIP ]]; then
-    log "encoding the ${CLIP_S}s 720p30 2.5 Mbit/s H.264 + AAC test clip into $CLIP"
-    ffmpeg -hide_banner -nostdin -loglevel error -y \
-        -f lavfi -i "testsrc2=size=1280x720:rate=30,noise=alls=12:allf=t+u" \
-        -f lavfi -i "sine=frequency=440:sample_rate=48000" -t "$CLIP_S" -map 0:v -map 1:a \
-        -c:v libx264 -preset veryfast -profile:v high -pix_fmt yuv420p \
-        -b:v 2500k -maxrate 2500k -bufsize 2500k -g 60 -keyint_min 60 -sc_threshold 0 \
-        -c:a aac -b:a 128k -ac 2 -f flv "$TMP/clip.flv" || die "encoding the test clip failed"
-    mv "$TMP/clip.flv" "$CLIP"
-fi
-CLIP_INFO=$(ffprobe -hide_banner -v error -show_entries format=duration,bit_rate \
-    -of default=nw=1 "$CLIP" | tr '\n' ' ')
-log "clip: $CLIP ($CLIP_INFO)"
+CLIP=$(test_clip "$CLIP_S")
+log_clip "$CLIP"
 
 # ---- Redis for shopcast (one for the whole run; every run gets its own key prefix) ----
-REDIS_PORT=$(freeport)
-mkdir -p "$TMP/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$TMP/redis" --logfile "$TMP/redis/redis.log" >/dev/null 2>&1 &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-"$PY" "$LIB" wait-tcp "$REDIS_PORT" 10 || die "redis-server did not start (see $TMP/redis/redis.log)"
+start_redis
 
 # ---- publishers ----
-PUB_PIDS=()
 PUB_PROGRESS=()
 
-start_publishers() { # RUN_DIR URL...
+start_publishers() { # RUN_DIR URL...: sets PUB_PIDS and PUB_PROGRESS
     local dir=$1 i=0 url
     shift
     PUB_PIDS=()
     PUB_PROGRESS=()
     for url in "$@"; do
         : >"$dir/pub$i.progress"
-        ffmpeg -hide_banner -nostdin -loglevel warning -re -stream_loop -1 -i "$CLIP" \
-            -c copy -f flv -progress "$dir/pub$i.progress" -stats_period 0.5 "$url" \
-            >"$dir/pub$i.log" 2>&1 &
-        PUB_PIDS+=("$!")
-        PIDS+=("$!")
+        start_clip_publisher "$CLIP" "$dir/pub$i.log" "$url" -progress "$dir/pub$i.progress" -stats_period 0.5
+        PUB_PIDS+=("$PUB_PID")
         PUB_PROGRESS+=("$dir/pub$i.progress")
         i=$((i + 1))
     done
@@ -219,7 +97,7 @@ wait_publishers_streaming() { # up to SECONDS for every publisher to have sent m
 stop_publishers() {
     local p
     for p in "${PUB_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PUB_PIDS[@]}"; do stop_pid "$p" TERM 10; forget_pid "$p"; done
+    for p in "${PUB_PIDS[@]}"; do stop_and_forget "$p" 10; done
     PUB_PIDS=()
 }
 
@@ -254,7 +132,7 @@ check_publishers() { # DIR "START_TIMES" "END_TIMES"
 measure_window() {
     local t0 t1 p0 p1 n0=0 n1=0 b0 b1 tot0 tot1 w0 w1
     OUT0=$(pub_out_times)
-    machine_ticks; b0=$BUSY tot0=$TOTAL
+    machine_ticks; b0=$MACHINE_BUSY tot0=$MACHINE_TOTAL
     sum_ticks "${PUB_PIDS[@]}" || die "a publisher exited before the window"; p0=$SUM
     if [[ -n $NET_TID ]]; then
         stat_ticks "/proc/${SERVER_PIDS[0]}/task/$NET_TID/stat" || die "network thread gone"; n0=$TICKS
@@ -268,7 +146,7 @@ measure_window() {
         stat_ticks "/proc/${SERVER_PIDS[0]}/task/$NET_TID/stat" || die "network thread gone"; n1=$TICKS
     fi
     sum_ticks "${PUB_PIDS[@]}" && p1=$SUM || p1=$p0
-    machine_ticks; b1=$BUSY tot1=$TOTAL
+    machine_ticks; b1=$MACHINE_BUSY tot1=$MACHINE_TOTAL
     OUT1=$(pub_out_times)
     CPU_TICKS=$((t1 - t0))
     NET_TICKS=$((n1 - n0))
@@ -294,133 +172,82 @@ record_result() { # SERVER N REP DROPPED
 
 # ---- one shopcast run ----
 run_shopcast() { # N REP
-    local n=$1 rep=$2 dir="$TMP/shopcast-n$1-r$2" http rtmp pid token i ids=() urls=() line
-    mkdir -p "$dir"
-    http=$(freeport)
-    rtmp=$(freeport)
-    "$SHOPCAST_BIN" --http-listen "127.0.0.1:$http" --rtmp-listen "127.0.0.1:$rtmp" \
-        --redis "redis://127.0.0.1:$REDIS_PORT" --redis-prefix "bench-n$n-r$rep:" \
-        --data-dir "$dir/data" --record off --ladder off "${SHOPCAST_ARGS[@]}" >"$dir/shopcast.log" 2>&1 &
-    pid=$!
-    PIDS+=("$pid")
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || { cat "$dir/shopcast.log" >&2; die "shopcast exited at start"; }
-        [[ -s $dir/data/operator-token ]] && "$PY" "$LIB" wait-tcp "$rtmp" 0.2 && break
-        sleep 0.1
-    done
-    [[ -s $dir/data/operator-token ]] || die "shopcast did not start (see $dir/shopcast.log)"
-    "$PY" "$LIB" wait-tcp "$http" 10 || die "shopcast HTTP did not come up"
-    token=$(<"$dir/data/operator-token")
-    while read -r line; do
-        ids+=("${line%% *}")
-        urls+=("${line#* }")
-    done < <("$PY" "$LIB" shopcast-create "$http" "$token" "$n" || echo FAIL)
-    ((${#ids[@]} == n)) && [[ ${ids[-1]} != FAIL ]] || die "could not create $n shopcast streams"
+    local n=$1 rep=$2 dir="$TMP/shopcast-n$1-r$2" key urls=()
+    start_shopcast "$dir" --ladder off "${SHOPCAST_ARGS[@]}"
+    create_stream "$n"
+    for key in "${SC_KEYS[@]}"; do urls+=("rtmp://127.0.0.1:$SC_RTMP/live/$key"); done
 
     log "shopcast N=$n run $rep: server up, $n streams created; publishing"
     start_publishers "$dir" "${urls[@]}"
     wait_publishers_streaming 30 || die "shopcast N=$n run $rep: not every publisher started streaming within 30 s"
     sleep "$WARMUP"
-    SERVER_PIDS=("$pid")
-    NET_TID=$pid # the main thread runs the event loop: every socket, RTMP ingest included
+    SERVER_PIDS=("$SC_PID")
+    NET_TID=$SC_PID # the main thread runs the event loop: every socket, RTMP ingest included
     measure_window
     log "shopcast N=$n run $rep: checking every publisher streamed"
     local ok=1 dropped
     check_publishers "$dir" "$OUT0" "$OUT1" || ok=0
-    dropped=$("$PY" "$LIB" shopcast-check "$http" "$MIN_KBPS" "${ids[@]}") || ok=0
+    dropped=$(benchlib shopcast-check "$SC_HTTP" "$MIN_KBPS" "${SC_IDS[@]}") || ok=0
     if ((ok == 0)); then
         echo "---- shopcast log (tail) ----" >&2
         tail -n 40 "$dir/shopcast.log" >&2
         die "shopcast N=$n run $rep: not every publisher streamed; the figures would be meaningless"
     fi
     record_result shopcast "$n" "$rep" "${dropped:-?}"
-    kill -TERM "$pid" 2>/dev/null || true # stop server and publishers together: quicker
+    kill -TERM "$SC_PID" 2>/dev/null || true # stop server and publishers together: quicker
     stop_publishers
-    stop_pid "$pid" TERM 20
-    forget_pid "$pid"
+    stop_and_forget "$SC_PID" 20
     log "shopcast N=$n run $rep: stopped"
 }
 
 # ---- one nginx-rtmp run ----
 run_nginx() { # N REP
-    local n=$1 rep=$2 dir="$TMP/nginx-n$1-r$2" rtmp stat pid i w urls=() workers=() w2
-    mkdir -p "$dir/logs" "$dir/tmp"
+    local n=$1 rep=$2 dir="$TMP/nginx-n$1-r$2" rtmp stat i urls=() w2
+    nginx_prefix "$dir"
     rtmp=$(freeport)
     stat=$(freeport)
     cat >"$dir/nginx.conf" <<EOF
-load_module $NGINX_RTMP_SO;
-daemon off;
-master_process on;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log info;
-events { worker_connections 1024; }
-rtmp {
-    server {
-        listen 127.0.0.1:$rtmp;
-        chunk_size 4096;
-        application live {
-            live on;
-            record off;
-        }
-    }
-}
+$(nginx_main_conf "$dir" info rtmp)
+$(nginx_rtmp_conf "$rtmp")
 http {
-    access_log $dir/logs/access.log;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+$(nginx_http_common "$dir" "$dir/logs/access.log")
     server {
         listen 127.0.0.1:$stat;
         location /stat { rtmp_stat all; }
     }
 }
 EOF
-    nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" >"$dir/nginx.out" 2>&1 &
-    pid=$!
-    PIDS+=("$pid")
-    "$PY" "$LIB" wait-tcp "$rtmp" 10 || { cat "$dir/nginx.out" "$dir/logs/error.log" >&2; die "nginx did not start"; }
-    for ((i = 0; i < 50; i++)); do
-        mapfile -t workers < <(children_of "$pid")
-        ((${#workers[@]} >= 1)) && break
-        sleep 0.1
-    done
-    ((${#workers[@]} == 1)) || die "expected 1 nginx worker, found ${#workers[@]}"
-    PIDS+=("${workers[@]}") # a worker outlives a killed master; clean it up too
+    start_nginx "$dir" "$rtmp"
+    ((${#NG_WORKERS[@]} == 1)) || die "expected 1 nginx worker, found ${#NG_WORKERS[@]}"
     for ((i = 0; i < n; i++)); do urls+=("rtmp://127.0.0.1:$rtmp/live/bench$i"); done
 
     start_publishers "$dir" "${urls[@]}"
     wait_publishers_streaming 30 || die "nginx N=$n run $rep: not every publisher started streaming within 30 s"
     sleep "$WARMUP"
-    SERVER_PIDS=("$pid" "${workers[@]}")
+    SERVER_PIDS=("$NG_PID" "${NG_WORKERS[@]}")
     NET_TID=
     measure_window
-    mapfile -t w2 < <(children_of "$pid")
-    [[ "${w2[*]}" == "${workers[*]}" ]] || die "nginx worker set changed during the window (${workers[*]} -> ${w2[*]}); a worker crashed?"
+    mapfile -t w2 < <(children_of "$NG_PID")
+    [[ "${w2[*]}" == "${NG_WORKERS[*]}" ]] || die "nginx worker set changed during the window (${NG_WORKERS[*]} -> ${w2[*]}); a worker crashed?"
     log "nginx N=$n run $rep: checking every publisher streamed"
     local ok=1
     check_publishers "$dir" "$OUT0" "$OUT1" || ok=0
-    "$PY" "$LIB" nginx-check "$stat" "$n" "$MIN_KBPS" >&2 || ok=0
+    benchlib nginx-check "$stat" "$n" "$MIN_KBPS" >&2 || ok=0
     if grep -E '\[(error|crit|alert|emerg)\]' "$dir/logs/error.log" >&2; then
         echo "  nginx error log has errors (above)" >&2
         ok=0
     fi
     ((ok == 1)) || die "nginx N=$n run $rep: not every publisher streamed; the figures would be meaningless"
     record_result nginx "$n" "$rep" 0
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -TERM "$NG_PID" 2>/dev/null || true
     stop_publishers
-    stop_pid "$pid" TERM 20
-    forget_pid "$pid"
-    for w in "${workers[@]}"; do stop_pid "$w" TERM 5; forget_pid "$w"; done
+    stop_nginx 20
 }
 
 # ---- main ----
 nruns=0
 for n in $COUNTS; do for server in $SERVERS; do nruns=$((nruns + REPEAT)); done; done
-log "shopcast: $SHOPCAST_BIN (built $(date -u -r "$SHOPCAST_BIN" +%FT%TZ), sha256 $(sha256sum "$SHOPCAST_BIN" | cut -c1-12));" \
-    "this checkout: $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)"
+log "shopcast: $(shopcast_info);" "this checkout: $(checkout_info)"
 # --ladder off: ingest only, like nginx-rtmp's 'live on' with nobody watching. The transcoder
 # has its own benchmark (transcode_cpu.sh).
 log "shopcast options: --record off --ladder off ${SHOPCAST_ARGS[*]}"
@@ -437,4 +264,4 @@ for n in $COUNTS; do
     done
 done
 if [[ -n ${BENCH_TSV:-} ]]; then cp "$TMP/results.tsv" "$BENCH_TSV"; fi
-"$PY" "$LIB" report "$TMP/results.tsv"
+benchlib report "$TMP/results.tsv"

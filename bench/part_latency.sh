@@ -26,9 +26,9 @@
 #   BENCH_MAX_LOAD [1.5], BENCH_LOAD_WAIT [600]: wait (bounded) for a quiet machine first
 #   BENCH_KEEP_TMP [0]
 set -euo pipefail
-BENCH_NAME=part_latency
-# shellcheck source=lib/hls_common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/hls_common.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+bench_init part_latency
 
 WARMUP=${BENCH_WARMUP:-5}
 SECONDS_=${BENCH_SECONDS:-60}
@@ -39,7 +39,7 @@ need_tools ffmpeg redis-server
 need_shopcast
 PUB_SECONDS=$((WARMUP + SECONDS_ + 60))
 
-versions | while read -r l; do log "$l"; done
+log_versions
 wait_for_quiet
 start_redis
 DIR="$TMP/shopcast"
@@ -49,16 +49,16 @@ start_shopcast "$DIR" --ladder 720p:2500k,360p:800k --x264-preset veryfast \
 create_stream
 BASE="http://127.0.0.1:$SC_HTTP/hls/$SC_ID"
 start_clock_publisher "$DIR" "rtmp://127.0.0.1:$SC_RTMP/live/$SC_KEY"
-"$PY" "$HLIB" wait-media "$BASE/master.m3u8" 2 30 ||
+benchlib wait-media "$BASE/master.m3u8" 2 30 ||
     { tail -n 30 "$DIR/shopcast.log" "$DIR/publisher.log" >&2; die "no HLS segments within 30 s"; }
 sleep "$WARMUP"
-"$PY" "$HLIB" get "$BASE/720p/media.m3u8" >"$DIR/media.m3u8" || true
+benchlib get "$BASE/720p/media.m3u8" >"$DIR/media.m3u8" || true
 
 # API poller: every 10 s while the client runs (bounded)
 (
     for ((i = 1; i <= SECONDS_ / 10; i++)); do
         sleep 10
-        "$PY" "$HLIB" renditions "$SC_HTTP" "$SC_ID" 2>/dev/null | sed "s/^/$((i * 10))\t/" >>"$DIR/api.tsv" || true
+        benchlib renditions "$SC_HTTP" "$SC_ID" 2>/dev/null | sed "s/^/$((i * 10))\t/" >>"$DIR/api.tsv" || true
     done
 ) &
 POLLER=$!
@@ -73,7 +73,7 @@ read -r B1 T1 < <(machine_busy)
 BUSY=$(((B1 - B0) * 100 / (T1 - T0 > 0 ? T1 - T0 : 1)))
 wait "$POLLER" 2>/dev/null || true
 forget_pid "$POLLER"
-"$PY" "$HLIB" renditions "$SC_HTTP" "$SC_ID" >"$DIR/api-final.tsv" || true
+benchlib renditions "$SC_HTTP" "$SC_ID" >"$DIR/api-final.tsv" || true
 check_clock_publisher shopcast "$DIR"
 log "reading the wall clock from the first frame of a few segments (PDT anchor)"
 {

@@ -27,9 +27,9 @@
 #   BENCH_MAX_LOAD [1.5], BENCH_LOAD_WAIT [600]: wait (bounded) for a quiet machine first
 #   BENCH_KEEP_TMP   [0]
 set -euo pipefail
-BENCH_NAME=serving
-# shellcheck source=lib/hls_common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/hls_common.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+bench_init serving
 
 DURATION=${BENCH_DURATION:-10}
 REPEAT=${BENCH_REPEAT:-2}
@@ -54,7 +54,7 @@ pin() { # CPU PID...: pins every thread of each PID
     for p in "$@"; do taskset -a -p -c "$cpu" "$p" >/dev/null || die "taskset failed for PID $p"; done
 }
 
-versions | while read -r l; do log "$l"; done
+log_versions
 log "wrk: $(wrk --version 2>&1 | head -n1)"
 CLIP=$(test_clip)
 wait_for_quiet
@@ -71,17 +71,17 @@ ffmpeg -hide_banner -nostdin -loglevel error -re -i "$CLIP" -t "$PUBLISH_S" -c c
     { cat "$SCD/publisher.log" >&2; die "publishing to shopcast failed"; }
 BASE="http://127.0.0.1:$SC_HTTP/hls/$SC_ID"
 for ((i = 0; i < 150; i++)); do
-    "$PY" "$HLIB" get "$BASE/720p/media.m3u8" 2>/dev/null | grep -q '^#EXT-X-ENDLIST' && break
+    benchlib get "$BASE/720p/media.m3u8" 2>/dev/null | grep -q '^#EXT-X-ENDLIST' && break
     sleep 0.2
 done
-"$PY" "$HLIB" get "$BASE/720p/media.m3u8" >"$TMP/playlist.m3u8" || die "cannot read the 720p playlist"
+benchlib get "$BASE/720p/media.m3u8" >"$TMP/playlist.m3u8" || die "cannot read the 720p playlist"
 grep -q '^#EXT-X-ENDLIST' "$TMP/playlist.m3u8" || die "the stream did not end within 30 s"
 
 # the part: 720p parts still held after the end, nearest to PART_BYTES
 best= best_len=0 best_d=
 for msn in $(sed -n 's/^seg-\([0-9]*\)\.m4s$/\1/p' "$TMP/playlist.m3u8"); do
     for k in 0 1 2 3 4 5; do
-        "$PY" "$HLIB" get "$BASE/720p/part-$msn.$k.m4s" >"$TMP/cand" 2>/dev/null || continue
+        benchlib get "$BASE/720p/part-$msn.$k.m4s" >"$TMP/cand" 2>/dev/null || continue
         len=$(stat -c %s "$TMP/cand")
         d=$((len > PART_BYTES ? len - PART_BYTES : PART_BYTES - len))
         if [[ -z $best_d ]] || ((d < best_d)); then
@@ -104,12 +104,7 @@ cp "$TMP/part.m4s" "$NGD/www/hls/$SC_ID/720p/$best"
 chmod 644 "$NGD/www/hls/$SC_ID/720p/"*
 NG_HTTP=$(freeport)
 cat >"$NGD/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $NGD/nginx.pid;
-error_log $NGD/logs/error.log warn;
-events { worker_connections 1024; }
+$(nginx_main_conf "$NGD" warn)
 http {
 $(nginx_http_common "$NGD")
     sendfile on;
@@ -135,8 +130,8 @@ start_nginx "$NGD" "$NG_HTTP"
 NG_BASE="http://127.0.0.1:$NG_HTTP/hls/$SC_ID"
 
 for obj in 720p/media.m3u8 "720p/$best"; do
-    a=$("$PY" "$HLIB" get "$BASE/$obj" | sha256sum | cut -c1-16)
-    b=$("$PY" "$HLIB" get "$NG_BASE/$obj" | sha256sum | cut -c1-16)
+    a=$(benchlib get "$BASE/$obj" | sha256sum | cut -c1-16)
+    b=$(benchlib get "$NG_BASE/$obj" | sha256sum | cut -c1-16)
     [[ $a == "$b" ]] || die "$obj differs between shopcast ($a) and nginx ($b)"
 done
 log "both servers serve identical bytes"

@@ -26,9 +26,9 @@
 #   BENCH_MAX_LOAD [1.5], BENCH_LOAD_WAIT [600]: wait (bounded) for a quiet machine first
 #   BENCH_KEEP_TMP [0]
 set -euo pipefail
-BENCH_NAME=transcode_cpu
-# shellcheck source=lib/hls_common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/hls_common.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+bench_init transcode_cpu
 
 WARMUP=${BENCH_WARMUP:-10}
 WINDOW=${BENCH_WINDOW:-30}
@@ -39,16 +39,8 @@ check_uint WARMUP WINDOW REPEAT
 ((REPEAT >= 1 && REPEAT <= 10)) || die "BENCH_REPEAT must be 1..10"
 need_tools ffmpeg ffprobe redis-server getconf
 need_shopcast
-[[ $(ffmpeg -hide_banner -encoders 2>/dev/null) == *" libx264 "* ]] || die "ffmpeg has no libx264 encoder"
+need_libx264
 TCK=$(getconf CLK_TCK)
-
-PUB_PID=
-start_publisher() { # DIR URL
-    ffmpeg -hide_banner -nostdin -loglevel warning -re -stream_loop -1 -i "$CLIP" -c copy \
-        -f flv "$2" >"$1/publisher.log" 2>&1 &
-    PUB_PID=$!
-    PIDS+=("$PUB_PID")
-}
 
 # Sets CPU_S (server CPU seconds in the window), PUB_S, BUSY; SERVER_PID must be set
 measure_window() {
@@ -78,13 +70,13 @@ run_shopcast() { # REP
     start_shopcast "$dir" --ladder 720p:2500k,360p:800k --x264-preset veryfast \
         --hls-segment-ms 1000 --hls-part-ms 333 --grace 2 "${SHOPCAST_ARGS[@]}"
     create_stream
-    start_publisher "$dir" "rtmp://127.0.0.1:$SC_RTMP/live/$SC_KEY"
-    "$PY" "$HLIB" wait-media "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/master.m3u8" 2 30 ||
+    start_clip_publisher "$CLIP" "$dir/publisher.log" "rtmp://127.0.0.1:$SC_RTMP/live/$SC_KEY"
+    benchlib wait-media "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/master.m3u8" 2 30 ||
         { tail -n 20 "$dir/shopcast.log" "$dir/publisher.log" >&2; die "shopcast: no HLS segments within 30 s"; }
     sleep "$WARMUP"
     SERVER_PID=$SC_PID
     measure_window
-    "$PY" "$HLIB" renditions "$SC_HTTP" "$SC_ID" >"$dir/renditions.tsv" || die "shopcast: API has no renditions"
+    benchlib renditions "$SC_HTTP" "$SC_ID" >"$dir/renditions.tsv" || die "shopcast: API has no renditions"
     speeds=$(awk -F'\t' '{ printf "%s%s=%sx", (NR > 1 ? "," : ""), $1, $2 }' "$dir/renditions.tsv")
     ok=$(awk -F'\t' '$2 < 0.9 || $5 > 0 || $6 != "True" { bad = 1 } END { print bad ? 0 : 1 }' "$dir/renditions.tsv")
     kill -0 "$PUB_PID" 2>/dev/null || ok=0
@@ -118,8 +110,8 @@ run_ffmpeg() { # REP
         >"$dir/ffmpeg.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
-    "$PY" "$HLIB" listening "$port" 10 || { cat "$dir/ffmpeg.log" >&2; die "ffmpeg -listen did not listen"; }
-    start_publisher "$dir" "rtmp://127.0.0.1:$port/live/bench"
+    benchlib listening "$port" 10 || { cat "$dir/ffmpeg.log" >&2; die "ffmpeg -listen did not listen"; }
+    start_clip_publisher "$CLIP" "$dir/publisher.log" "rtmp://127.0.0.1:$port/live/bench"
     local i
     for ((i = 0; i < 300; i++)); do
         [[ $(ls "$dir/hls/360p" 2>/dev/null | grep -c '^seg-') -ge 2 ]] && break
@@ -149,9 +141,9 @@ progress_us() { # the last out_time_us in an ffmpeg -progress file
 }
 
 # ---- main ----
-versions | while read -r l; do log "$l"; done
+log_versions
 CLIP=$(test_clip)
-log "clip: $CLIP ($(ffprobe -v error -show_entries format=duration,bit_rate -of default=nw=1 "$CLIP" | tr '\n' ' '))"
+log_clip "$CLIP"
 wait_for_quiet
 start_redis
 : >"$TMP/results.tsv"

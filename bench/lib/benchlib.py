@@ -1,23 +1,39 @@
 #!/usr/bin/python3
-"""Small helpers for the bench/*.sh scripts (Python 3 standard library only).
+"""Helpers of the bench/*.sh scripts (Python 3 standard library only); lib/common.sh runs them
+as `benchlib SUBCOMMAND ARG...`.
 
-    benchlib.py freeport
-        prints a free TCP port on 127.0.0.1
-    benchlib.py wait-tcp PORT SECONDS
-        waits until 127.0.0.1:PORT accepts a connection (exit 1 on timeout)
-    benchlib.py shopcast-create HTTP_PORT TOKEN N
-        creates N streams; prints "ID RTMP_URL" per line
+    benchlib.py freeport                      a free TCP port on 127.0.0.1
+    benchlib.py wait-tcp PORT SECONDS         waits until 127.0.0.1:PORT accepts (exit 1 on timeout)
+    benchlib.py listening PORT SECONDS        waits until something LISTENs on PORT, without
+                                              connecting (for ffmpeg -listen 1, which serves one
+                                              connection only)
+    benchlib.py http-ok URL SECONDS           waits until URL answers 200
+    benchlib.py get URL                       prints the body (exit 1 unless 200)
+    benchlib.py create HTTP_PORT TOKEN [N]    creates N (1) shopcast streams; prints "ID KEY" per line
+    benchlib.py wait-media URL SEGMENTS SECS  waits until a media playlist (or, for a master
+                                              playlist, its first variant) lists SEGMENTS segments
+    benchlib.py renditions HTTP_PORT ID       the API's per-rendition figures as TSV lines:
+                                              name encoder_speed part_p50 part_p95 dropped live
     benchlib.py shopcast-check HTTP_PORT MIN_KBPS ID...
-        GET /api/v1/streams/ID for each; prints one line per stream; exit 1 unless every stream
-        is live with a video bitrate of at least MIN_KBPS (and > 0)
+                                              GET /api/v1/streams/ID for each; prints one line per
+                                              stream (stderr) and the sum of dropped_packets
+                                              (stdout); exit 1 unless every stream is live with a
+                                              video bitrate of at least MIN_KBPS (and > 0)
     benchlib.py nginx-check STAT_PORT N MIN_KBPS
-        reads nginx-rtmp's /stat XML; prints one line per stream; exit 1 unless N streams in
-        application "live" are publishing with an incoming bitrate of at least MIN_KBPS (and > 0)
-    benchlib.py report TSV
-        prints the result table (median over repeats) and the ratios; TSV columns:
-        server n rep elapsed_s media_s cpu_s net_thread_s publishers_s machine_busy_pct dropped
+                                              reads nginx-rtmp's /stat XML; prints one line per
+                                              stream; exit 1 unless N streams in application
+                                              "live" are publishing with an incoming bitrate of
+                                              at least MIN_KBPS (and > 0)
+    benchlib.py report TSV                    ingest_cpu.sh's result table (median over repeats)
+                                              and ratios; TSV columns: server n rep elapsed_s
+                                              media_s cpu_s net_thread_s publishers_s
+                                              machine_busy_pct dropped
+    benchlib.py pct FILE P...                 percentiles of the numbers in FILE (one a line)
+    benchlib.py clock-decode RAWFILE          reads the wall-clock row (see clockgen.py) from one
+                                              1280x720 gray frame; prints the ms or exits 1
 """
 import json
+import os
 import socket
 import statistics
 import sys
@@ -27,6 +43,8 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 
+# ---- sockets ----
+
 def freeport():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -35,16 +53,38 @@ def freeport():
 
 def wait_tcp(port, seconds):
     end = time.monotonic() + float(seconds)
-    while time.monotonic() < end:
+    while True:
         try:
             with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
                 return 0
         except OSError:
+            if time.monotonic() >= end:
+                return 1
             time.sleep(0.1)
-    return 1
 
 
-def http(method, url, body=None, token=None):
+def listening(port, seconds):
+    want = ":%04X" % int(port)
+    end = time.monotonic() + float(seconds)
+    while True:
+        for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(f) as fh:
+                    for line in fh.readlines()[1:]:
+                        cols = line.split()
+                        if cols[1].endswith(want) and cols[3] == "0A":
+                            return 0
+            except OSError:
+                pass
+        if time.monotonic() >= end:
+            return 1
+        time.sleep(0.1)
+
+
+# ---- HTTP ----
+
+def http(method, url, body=None, token=None, timeout=10):
+    """(status, body); a JSON body is sent when given; status 0 when there is no answer."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
@@ -52,34 +92,79 @@ def http(method, url, body=None, token=None):
     if token:
         req.add_header("Authorization", "Bearer " + token)
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+    except OSError:
+        return 0, b""
 
 
-def shopcast_create(port, token, n):
+def get(url, timeout=10):
+    return http("GET", url, timeout=timeout)
+
+
+def http_ok(url, seconds):
+    end = time.monotonic() + float(seconds)
+    while True:
+        if get(url, timeout=2)[0] == 200:
+            return 0
+        if time.monotonic() >= end:
+            return 1
+        time.sleep(0.1)
+
+
+def get_body(url):
+    status, body = get(url)
+    sys.stdout.buffer.write(body)
+    return 0 if status == 200 else 1
+
+
+# ---- shopcast ----
+
+def create(port, token, n=1):
     for i in range(int(n)):
         status, raw = http("POST", "http://127.0.0.1:%s/api/v1/streams" % port,
                            {"title": "bench stream %d" % i}, token)
         if status != 201:
             sys.exit("shopcast: POST /api/v1/streams -> %s %r" % (status, raw[:300]))
         j = json.loads(raw)
-        print(j["id"], j["rtmp_url"])
+        print(j["id"], j["key"])
     return 0
 
 
-def shopcast_check(port, min_kbps, ids):
+def stream_info(port, sid):
+    """(status, raw, parsed JSON or None) of GET /api/v1/streams/ID."""
+    status, raw = get("http://127.0.0.1:%s/api/v1/streams/%s" % (port, sid))
+    return status, raw, json.loads(raw) if status == 200 else None
+
+
+def renditions(port, sid):
+    status, _, j = stream_info(port, sid)
+    if status != 200:
+        sys.exit("GET /api/v1/streams/%s -> %s" % (sid, status))
+    rends = j.get("renditions") or []
+    for r in rends:
+        pr = r.get("part_ready_ms") or {}
+        print("%s\t%s\t%s\t%s\t%s\t%s" % (r.get("name") or r.get("rung") or "?",
+                                          r.get("encoder_speed"), pr.get("p50"), pr.get("p95"),
+                                          r.get("dropped_frames"), j.get("live")))
+    if not rends:
+        print("no renditions in the API reply: %s" % json.dumps(j)[:400], file=sys.stderr)
+        return 1
+    return 0
+
+
+def shopcast_check(port, min_kbps, *ids):
     """Per-stream lines go to stderr; stdout gets the sum of dropped_packets."""
     bad = 0
     dropped = 0
     for sid in ids:
-        status, raw = http("GET", "http://127.0.0.1:%s/api/v1/streams/%s" % (port, sid))
+        status, raw, j = stream_info(port, sid)
         if status != 200:
             print("  stream %s: GET -> %s %r" % (sid, status, raw[:200]), file=sys.stderr)
             bad += 1
             continue
-        j = json.loads(raw)
         video = j.get("video") or {}
         kbps = float(video.get("bitrate_kbps") or 0)
         dropped += int(j.get("dropped_packets") or 0)
@@ -92,8 +177,33 @@ def shopcast_check(port, min_kbps, ids):
     return 1 if bad else 0
 
 
+# ---- HLS ----
+
+def count_segments(text):
+    return sum(1 for l in text.splitlines() if l.startswith("#EXTINF:"))
+
+
+def wait_media(url, nseg, seconds):
+    end = time.monotonic() + float(seconds)
+    while True:
+        status, body = get(url, timeout=5)
+        if status == 200:
+            text = body.decode("utf-8", "replace")
+            if "#EXT-X-STREAM-INF" in text:  # master: follow the first variant
+                variant = [l for l in text.splitlines() if l and not l.startswith("#")][0]
+                url = url.rsplit("/", 1)[0] + "/" + variant
+                continue
+            if count_segments(text) >= int(nseg):
+                return 0
+        if time.monotonic() >= end:
+            return 1
+        time.sleep(0.2)
+
+
+# ---- nginx-rtmp ----
+
 def nginx_check(port, n, min_kbps):
-    status, raw = http("GET", "http://127.0.0.1:%s/stat" % port)
+    status, raw = get("http://127.0.0.1:%s/stat" % port)
     if status != 200:
         print("  nginx /stat -> %s %r" % (status, raw[:200]))
         return 1
@@ -125,6 +235,8 @@ def nginx_check(port, n, min_kbps):
         return 1
     return 0
 
+
+# ---- ingest_cpu.sh's report ----
 
 def report(tsv):
     # columns: server n rep elapsed_s media_s cpu_s net_s pub_s machine_busy_pct dropped
@@ -200,24 +312,60 @@ def report(tsv):
     return 0
 
 
+# ---- numbers and frames ----
+
+def percentile(sorted_vals, p):
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_vals:
+        return float("nan")
+    k = max(0, min(len(sorted_vals) - 1, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
+    return sorted_vals[k]
+
+
+def pct(path, *ps):
+    with open(path) as f:
+        vals = sorted(float(l) for l in f if l.strip())
+    print(" ".join("%.1f" % percentile(vals, float(p)) for p in ps))
+    return 0
+
+
+def clock_decode(path):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import clockgen  # the clock layout lives there
+
+    with open(path, "rb") as f:
+        y = f.read()
+    ms = clockgen.decode_gray(y, 1280, 720)
+    if ms is None:
+        return 1
+    print(ms)
+    return 0
+
+
+COMMANDS = {
+    "freeport": freeport,
+    "wait-tcp": wait_tcp,
+    "listening": listening,
+    "http-ok": http_ok,
+    "get": get_body,
+    "create": create,
+    "wait-media": wait_media,
+    "renditions": renditions,
+    "shopcast-check": shopcast_check,
+    "nginx-check": nginx_check,
+    "report": report,
+    "pct": pct,
+    "clock-decode": clock_decode,
+}
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
-    cmd, args = argv[1], argv[2:]
-    if cmd == "freeport":
-        return freeport()
-    if cmd == "wait-tcp":
-        return wait_tcp(*args)
-    if cmd == "shopcast-create":
-        return shopcast_create(*args)
-    if cmd == "shopcast-check":
-        return shopcast_check(args[0], args[1], args[2:])
-    if cmd == "nginx-check":
-        return nginx_check(*args)
-    if cmd == "report":
-        return report(*args)
-    sys.exit("unknown command " + cmd)
+    if argv[1] not in COMMANDS:
+        sys.exit("unknown command %r" % argv[1])
+    return COMMANDS[argv[1]](*argv[2:])
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv) or 0)
