@@ -22,8 +22,7 @@
 typedef struct part_s {
     double duration;
     int independent;
-    uint8_t *data;
-    size_t len;
+    rl_blob_t *data;
 } part_t;
 
 typedef struct seg_s {
@@ -33,14 +32,12 @@ typedef struct seg_s {
     int64_t pdt_ms;
     part_t *parts;
     int nparts, cap;
-    uint8_t *data;
-    size_t len;
+    rl_blob_t *data;
 } seg_t;
 
 typedef struct init_s {
     int id;
-    uint8_t *data;
-    size_t len;
+    rl_blob_t *data;
 } init_t;
 
 typedef struct rung_s {
@@ -53,6 +50,7 @@ typedef struct rung_s {
     int ninits;
     float ready_ms[LATENCIES]; /* part-ready latency of recent parts */
     unsigned nready;
+    rl_blob_t *playlist[3]; /* rendered text by _HLS_skip (none, YES, v2), until the next change */
 } rung_t;
 
 typedef enum { EV_RUNGS, EV_INIT, EV_PART, EV_SEGMENT, EV_END } ev_type_t;
@@ -64,8 +62,7 @@ typedef struct ev_s {
     uint64_t msn;
     double duration;
     rl_part_info_t part;
-    uint8_t *data;
-    size_t len;
+    rl_blob_t *data;
     rl_hls_rung_t rungs[RL_MAX_RUNGS];
 } ev_t;
 
@@ -81,6 +78,7 @@ struct rl_hls_s {
     int target_duration, window_s, ended;
     uint64_t next_msn;
     int next_init_id;
+    rl_blob_t *master; /* rendered master playlist, until the next change */
 };
 
 static int64_t mono_us(void)
@@ -119,19 +117,28 @@ rl_hls_t *rl_hls_ref(rl_hls_t *h)
 static void free_seg(seg_t *s)
 {
     for (int i = 0; i < s->nparts; i++)
-        free(s->parts[i].data);
+        rl_blob_unref(&s->parts[i].data);
     free(s->parts);
-    free(s->data);
+    rl_blob_unref(&s->data);
 }
 
 static void free_events(ev_t *e)
 {
     while (e) {
         ev_t *next = e->next;
-        free(e->data);
+        rl_blob_unref(&e->data);
         free(e);
         e = next;
     }
+}
+
+/* Rendered playlists describe the window as it was: any change makes them stale. */
+static void forget_playlists(rl_hls_t *h)
+{
+    rl_blob_unref(&h->master);
+    for (int r = 0; r < h->nrungs; r++)
+        for (int k = 0; k < 3; k++)
+            rl_blob_unref(&h->rungs[r].playlist[k]);
 }
 
 void rl_hls_unref(rl_hls_t **ph)
@@ -142,12 +149,13 @@ void rl_hls_unref(rl_hls_t **ph)
     if (!h || atomic_fetch_sub(&h->refs, 1) != 1)
         return;
     free_events(h->head);
+    forget_playlists(h);
     for (int r = 0; r < h->nrungs; r++) {
         for (int i = 0; i < h->rungs[r].nsegs; i++)
             free_seg(&h->rungs[r].segs[i]);
         free(h->rungs[r].segs);
         for (int i = 0; i < h->rungs[r].ninits; i++)
-            free(h->rungs[r].inits[i].data);
+            rl_blob_unref(&h->rungs[r].inits[i].data);
     }
     pthread_mutex_destroy(&h->lock);
     free(h);
@@ -163,23 +171,22 @@ static void post(rl_hls_t *h, ev_t *e)
     pthread_mutex_unlock(&h->lock);
 }
 
-static ev_t *new_ev(ev_type_t type, uint8_t *data, size_t len)
+static ev_t *new_ev(ev_type_t type, rl_blob_t *data)
 {
     ev_t *e = calloc(1, sizeof(*e));
 
     if (!e) {
-        free(data);
+        rl_blob_unref(&data);
         return NULL;
     }
     e->type = type;
     e->data = data;
-    e->len = len;
     return e;
 }
 
 void rl_hls_post_rungs(rl_hls_t *h, const rl_hls_rung_t *rungs, int n, double part_target)
 {
-    ev_t *e = new_ev(EV_RUNGS, NULL, 0);
+    ev_t *e = new_ev(EV_RUNGS, NULL);
 
     if (!e)
         return;
@@ -189,9 +196,9 @@ void rl_hls_post_rungs(rl_hls_t *h, const rl_hls_rung_t *rungs, int n, double pa
     post(h, e);
 }
 
-void rl_hls_post_init(rl_hls_t *h, int rung, int init_id, uint8_t *data, size_t len)
+void rl_hls_post_init(rl_hls_t *h, int rung, int init_id, rl_blob_t *data)
 {
-    ev_t *e = new_ev(EV_INIT, data, len);
+    ev_t *e = new_ev(EV_INIT, data);
 
     if (!e)
         return;
@@ -200,9 +207,9 @@ void rl_hls_post_init(rl_hls_t *h, int rung, int init_id, uint8_t *data, size_t 
     post(h, e);
 }
 
-void rl_hls_post_part(rl_hls_t *h, const rl_part_info_t *info, uint8_t *data, size_t len)
+void rl_hls_post_part(rl_hls_t *h, const rl_part_info_t *info, rl_blob_t *data)
 {
-    ev_t *e = new_ev(EV_PART, data, len);
+    ev_t *e = new_ev(EV_PART, data);
 
     if (!e)
         return;
@@ -213,7 +220,7 @@ void rl_hls_post_part(rl_hls_t *h, const rl_part_info_t *info, uint8_t *data, si
 
 void rl_hls_post_segment(rl_hls_t *h, int rung, uint64_t msn, double duration)
 {
-    ev_t *e = new_ev(EV_SEGMENT, NULL, 0);
+    ev_t *e = new_ev(EV_SEGMENT, NULL);
 
     if (!e)
         return;
@@ -225,7 +232,7 @@ void rl_hls_post_segment(rl_hls_t *h, int rung, uint64_t msn, double duration)
 
 void rl_hls_post_end(rl_hls_t *h)
 {
-    ev_t *e = new_ev(EV_END, NULL, 0);
+    ev_t *e = new_ev(EV_END, NULL);
 
     if (e)
         post(h, e);
@@ -273,13 +280,12 @@ static void apply_init(rung_t *r, ev_t *e)
     init_t *slot = &r->inits[r->ninits < MAX_INITS ? r->ninits++ : 0];
 
     if (r->ninits == MAX_INITS && slot == &r->inits[0]) { /* oldest out */
-        free(r->inits[0].data);
+        rl_blob_unref(&r->inits[0].data);
         memmove(r->inits, r->inits + 1, (MAX_INITS - 1) * sizeof(*slot));
         slot = &r->inits[MAX_INITS - 1];
     }
     slot->id = e->init_id;
     slot->data = e->data;
-    slot->len = e->len;
     e->data = NULL;
 }
 
@@ -292,12 +298,14 @@ static void complete_seg(seg_t *s, double duration)
     s->complete = 1;
     s->duration = duration;
     for (int i = 0; i < s->nparts; i++)
-        len += s->parts[i].len;
-    if (!(s->data = malloc(len ? len : 1)))
+        len += s->parts[i].data ? s->parts[i].data->len : 0;
+    if (!(s->data = rl_blob_new(len)))
         return;
-    for (int i = 0; i < s->nparts; i++, off += s->parts[i - 1].len)
-        memcpy(s->data + off, s->parts[i].data, s->parts[i].len);
-    s->len = len;
+    for (int i = 0; i < s->nparts; i++)
+        if (s->parts[i].data) {
+            memcpy(s->data->data + off, s->parts[i].data->data, s->parts[i].data->len);
+            off += s->parts[i].data->len;
+        }
 }
 
 static seg_t *new_seg(rung_t *r, const rl_part_info_t *p)
@@ -342,7 +350,7 @@ static void apply_part(rl_hls_t *h, rung_t *r, ev_t *e)
         s->parts = grown;
         s->cap = cap;
     }
-    s->parts[s->nparts++] = (part_t){ e->part.duration, e->part.independent, e->data, e->len };
+    s->parts[s->nparts++] = (part_t){ e->part.duration, e->part.independent, e->data };
     if (e->part.arrival_us) /* from the source packet's arrival to now, when it can be fetched */
         r->ready_ms[r->nready++ % LATENCIES] = (float)(mono_us() - e->part.arrival_us) / 1000;
     e->data = NULL;
@@ -376,10 +384,8 @@ static void trim(rl_hls_t *h, rung_t *r)
         age += r->segs[i].duration;
         if (age <= keep_parts || !r->segs[i].complete)
             continue;
-        for (int k = 0; k < r->segs[i].nparts; k++) {
-            free(r->segs[i].parts[k].data);
-            r->segs[i].parts[k].data = NULL;
-        }
+        for (int k = 0; k < r->segs[i].nparts; k++)
+            rl_blob_unref(&r->segs[i].parts[k].data);
     }
 }
 
@@ -426,10 +432,13 @@ int rl_hls_drain(rl_hls_t *h)
     h->head = NULL;
     h->tail = &h->head;
     pthread_mutex_unlock(&h->lock);
+    if (!list)
+        return 0;
     for (e = list; e; e = e->next)
         apply(h, e);
     free_events(list);
-    return list != NULL;
+    forget_playlists(h);
+    return 1;
 }
 
 uint64_t rl_hls_next_msn(const rl_hls_t *h)
@@ -454,10 +463,20 @@ int rl_hls_ended(const rl_hls_t *h)
 
 /* ---- network thread: serving ---- */
 
-int rl_hls_master(rl_hls_t *h, hls_buf_t *out)
+/* The text of b as a blob, in *out; frees b. */
+static int to_blob(hls_buf_t *b, int rc, rl_blob_t **out)
+{
+    if (rc >= 0 && !(*out = rl_blob_copy(b->data, b->len)))
+        rc = -ENOMEM;
+    hls_buf_free(b);
+    return rc < 0 ? rc : 0;
+}
+
+static int render_master(rl_hls_t *h, rl_blob_t **out)
 {
     hls_variant_t v[RL_MAX_RUNGS];
     char uris[RL_MAX_RUNGS][40];
+    hls_buf_t b;
     int n = 0;
 
     for (int i = 0; i < h->nrungs; i++) {
@@ -473,7 +492,19 @@ int rl_hls_master(rl_hls_t *h, hls_buf_t *out)
     }
     if (!n)
         return h->ended ? -ENOENT : RL_EAGAIN;
-    return hls_write_master(out, v, (size_t)n);
+    hls_buf_init(&b, 1 << 16);
+    return to_blob(&b, hls_write_master(&b, v, (size_t)n), out);
+}
+
+int rl_hls_master(rl_hls_t *h, rl_blob_t **out)
+{
+    int rc = 0;
+
+    if (!h->master)
+        rc = render_master(h, &h->master);
+    if (rc == 0)
+        *out = rl_blob_ref(h->master);
+    return rc;
 }
 
 /* Has the window reached what a blocking request waits for (RFC 8216bis 6.2.5.2)? */
@@ -520,21 +551,17 @@ static void fill_reports(rl_hls_t *h, const rung_t *self, hls_report_t *rep, cha
     }
 }
 
-int rl_hls_playlist(rl_hls_t *h, const char *name, const hls_query_t *q, hls_buf_t *out)
+static int render_media(rl_hls_t *h, rung_t *r, int skip, rl_blob_t **out)
 {
-    rung_t *r = rung_by_name(h, name);
     hls_segment_t *segs;
     hls_part_t *parts;
     hls_report_t rep[RL_MAX_RUNGS];
     char uris[RL_MAX_RUNGS][40];
     size_t nparts = 0, nrep, off = 0;
     hls_media_t m;
+    hls_buf_t b;
     int rc;
 
-    if (!r)
-        return -ENOENT;
-    if ((rc = check_query(h, r, q)) != 0)
-        return rc;
     for (int i = 0; i < r->nsegs; i++)
         nparts += (size_t)r->segs[i].nparts;
     segs = calloc(r->nsegs > 0 ? (size_t)r->nsegs : 1, sizeof(*segs));
@@ -554,11 +581,29 @@ int rl_hls_playlist(rl_hls_t *h, const char *name, const hls_query_t *q, hls_buf
     }
     fill_reports(h, r, rep, uris, &nrep);
     m = (hls_media_t){ h->target_duration, h->part_target, r->disc_seq, segs, (size_t)r->nsegs,
-                       h->ended,           q->skip,        rep,         nrep };
-    rc = hls_write_media(out, &m);
+                       h->ended,           skip,           rep,         nrep };
+    hls_buf_init(&b, 1 << 20);
+    rc = to_blob(&b, hls_write_media(&b, &m), out);
     free(segs);
     free(parts);
     return rc;
+}
+
+/* Every request for the same rung and skip mode gets the same text until the window changes:
+ * it is rendered once and shared. */
+int rl_hls_playlist(rl_hls_t *h, const char *name, const hls_query_t *q, rl_blob_t **out)
+{
+    rung_t *r = rung_by_name(h, name);
+    int skip = q->skip >= 0 && q->skip < 3 ? q->skip : 0, rc;
+
+    if (!r)
+        return -ENOENT;
+    if ((rc = check_query(h, r, q)) != 0)
+        return rc;
+    if (!r->playlist[skip] && (rc = render_media(h, r, skip, &r->playlist[skip])) < 0)
+        return rc;
+    *out = rl_blob_ref(r->playlist[skip]);
+    return 0;
 }
 
 static const seg_t *find_seg(const rung_t *r, uint64_t msn)
@@ -580,8 +625,7 @@ static int upcoming(const rl_hls_t *h, const rung_t *r, uint64_t msn, int part)
     return msn == last->msn + 1 && part <= 0;
 }
 
-int rl_hls_file(rl_hls_t *h, const char *name, const hls_name_t *n, const uint8_t **data,
-                size_t *len)
+int rl_hls_file(rl_hls_t *h, const char *name, const hls_name_t *n, rl_blob_t **out)
 {
     rung_t *r = rung_by_name(h, name);
     const seg_t *s;
@@ -590,15 +634,15 @@ int rl_hls_file(rl_hls_t *h, const char *name, const hls_name_t *n, const uint8_
         return -ENOENT;
     if (n->type == HLS_NAME_INIT) {
         for (int i = 0; i < r->ninits; i++)
-            if ((uint64_t)r->inits[i].id == n->a)
-                return *data = r->inits[i].data, *len = r->inits[i].len, 0;
+            if ((uint64_t)r->inits[i].id == n->a && r->inits[i].data)
+                return *out = rl_blob_ref(r->inits[i].data), 0;
         return -ENOENT;
     }
     s = find_seg(r, n->a);
     if (n->type == HLS_NAME_SEGMENT && s && s->complete && s->data)
-        return *data = s->data, *len = s->len, 0;
+        return *out = rl_blob_ref(s->data), 0;
     if (n->type == HLS_NAME_PART && s && n->b < s->nparts && s->parts[n->b].data)
-        return *data = s->parts[n->b].data, *len = s->parts[n->b].len, 0;
+        return *out = rl_blob_ref(s->parts[n->b].data), 0;
     return upcoming(h, r, n->a, n->type == HLS_NAME_PART ? n->b : -1) ? RL_EAGAIN : -ENOENT;
 }
 

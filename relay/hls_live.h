@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blob.h"
 #include "packager.h"
 #include "proto/hls.h"
 
@@ -29,10 +30,10 @@ rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms);
 rl_hls_t *rl_hls_ref(rl_hls_t *h);
 void rl_hls_unref(rl_hls_t **h);
 
-/* Worker side. Each takes ownership of data. */
+/* Worker side. Each takes over the caller's reference to data. */
 void rl_hls_post_rungs(rl_hls_t *h, const rl_hls_rung_t *rungs, int n, double part_target);
-void rl_hls_post_init(rl_hls_t *h, int rung, int init_id, uint8_t *data, size_t len);
-void rl_hls_post_part(rl_hls_t *h, const rl_part_info_t *info, uint8_t *data, size_t len);
+void rl_hls_post_init(rl_hls_t *h, int rung, int init_id, rl_blob_t *data);
+void rl_hls_post_part(rl_hls_t *h, const rl_part_info_t *info, rl_blob_t *data);
 void rl_hls_post_segment(rl_hls_t *h, int rung, uint64_t msn, double duration);
 void rl_hls_post_end(rl_hls_t *h); /* no more media: the playlists get EXT-X-ENDLIST */
 
@@ -44,13 +45,14 @@ int rl_hls_drain(rl_hls_t *h);
 uint64_t rl_hls_next_msn(const rl_hls_t *h);
 int rl_hls_next_init_id(const rl_hls_t *h);
 
-/* Serving, network thread. Each returns 0 with *data/len borrowed until the next drain, RL_EAGAIN
- * when the resource does not exist yet but will soon (the caller may hold the request),
- * -ENOENT when it does not exist, or -EINVAL when the request is invalid (HTTP 400). */
-int rl_hls_master(rl_hls_t *h, hls_buf_t *out);
-int rl_hls_playlist(rl_hls_t *h, const char *rung, const hls_query_t *q, hls_buf_t *out);
-int rl_hls_file(rl_hls_t *h, const char *rung, const hls_name_t *name, const uint8_t **data,
-                size_t *len);
+/* Serving, network thread. Each returns 0 with a new reference in *out (the bytes to send: they
+ * stay valid while it is held, whatever the window does), RL_EAGAIN when the resource does not
+ * exist yet but will soon (the caller may hold the request), -ENOENT when it does not exist, or
+ * -EINVAL when the request is invalid (HTTP 400). Playlists are rendered once per change of the
+ * window and shared. */
+int rl_hls_master(rl_hls_t *h, rl_blob_t **out);
+int rl_hls_playlist(rl_hls_t *h, const char *rung, const hls_query_t *q, rl_blob_t **out);
+int rl_hls_file(rl_hls_t *h, const char *rung, const hls_name_t *name, rl_blob_t **out);
 
 /* The i-th rendition of the current ladder, with the part-ready latency of its recent parts (from
  * the arrival of the source packet to the part being servable), milliseconds. */

@@ -1,8 +1,12 @@
-/* HTTP on the libwebsockets loop: route table, JSON REST API, /healthz and /metrics.
+/* HTTP on the libwebsockets loop: route table, JSON REST API, /healthz and /metrics, HLS.
  *
- * A request is answered either at once or, when it needs Redis, later: the pending request is
- * found again by its id when the reply comes, because the client may have gone meanwhile.
- * Request bodies are capped at BODY_MAX; more is refused with 413 and nothing is parsed. */
+ * A request is answered either at once or, when it needs Redis or waits for media, later: the
+ * pending request is found again by its id when the reply comes, because the client may have gone
+ * meanwhile. Request bodies are capped at BODY_MAX; more is refused with 413 and nothing is parsed.
+ *
+ * Every response body is a blob (blob.h). A GET answered at once is written from inside the
+ * request callback; headers go in the blob's headroom, so status line, headers and body leave in
+ * one send and the body is never copied by us (HLS media and playlists are shared blobs). */
 #include "http.h"
 
 #include <dirent.h>
@@ -13,9 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blob.h"
+#include "hls_live.h"
 #include "ingest.h"
 #include "keys.h"
-#include "hls_live.h"
 #include "log.h"
 #include "proto/status.h"
 #include "redis.h"
@@ -43,25 +48,35 @@ typedef struct rl_http_req_s {
     char query[256];
     /* response */
     int ready, status;
+    int in_callback; /* inside LWS_CALLBACK_HTTP: write on return, no writeable round trip */
     const char *ctype;
     const char *cache; /* Cache-Control */
-    char *resp;
-    size_t resp_len;
+    rl_blob_t *resp;   /* NULL: no body */
 } req_t;
 
 typedef void (*route_fn)(req_t *r, const char *arg);
 
-static void respond(req_t *r, int status, const char *ctype, char *body, size_t len)
+/* Takes over the reference to body (NULL: none). */
+static void respond(req_t *r, int status, const char *ctype, rl_blob_t *body)
 {
-    free(r->resp);
+    rl_blob_unref(&r->resp);
     r->status = status;
     r->ctype = ctype;
     if (!r->cache)
         r->cache = "no-store";
-    r->resp = body; /* takes ownership of body */
-    r->resp_len = len;
+    r->resp = body;
     r->ready = 1;
-    lws_callback_on_writable(r->wsi);
+    if (!r->in_callback)
+        lws_callback_on_writable(r->wsi);
+}
+
+/* Takes ownership of the malloc'ed text s (NULL when out of memory: 500, no body). */
+static void respond_text(req_t *r, int status, const char *ctype, char *s, size_t len)
+{
+    rl_blob_t *b = s ? rl_blob_copy(s, len) : NULL;
+
+    free(s);
+    respond(r, b ? status : 500, ctype, b);
 }
 
 /* Takes ownership of j. */
@@ -70,7 +85,7 @@ static void respond_json(req_t *r, int status, json_t *j)
     char *s = json_dumps(j, JSON_COMPACT);
 
     json_decref(j);
-    respond(r, status, "application/json", s, s ? strlen(s) : 0);
+    respond_text(r, status, "application/json", s, s ? strlen(s) : 0);
 }
 
 static void respond_error(req_t *r, int status, const char *msg)
@@ -211,7 +226,7 @@ static void on_deleted(rl_server_t *srv, uint64_t token, int rc, int found)
         respond_error(r, 404, "no such stream");
         return;
     }
-    respond(r, 204, "application/json", NULL, 0);
+    respond(r, 204, "application/json", NULL);
 }
 
 static void delete_stream(req_t *r, const char *id)
@@ -268,7 +283,7 @@ static void metrics(req_t *r, const char *arg)
             (unsigned long long)c->publish_ok, (unsigned long long)c->publish_rejected,
             (unsigned long long)c->publish_replaced, live, rl_redis_ready(r->srv->redis));
     fclose(f);
-    respond(r, 200, "text/plain; version=0.0.4", buf, len);
+    respond_text(r, 200, "text/plain; version=0.0.4", buf, len);
 }
 
 static void not_found(req_t *r, const char *arg)
@@ -310,30 +325,6 @@ static void hold(req_t *r, int target_duration)
     r->srv->hls_waiting = r;
 }
 
-static void respond_text(req_t *r, hls_buf_t *b)
-{
-    char *body = b->data;
-    size_t len = b->len;
-
-    b->data = NULL;
-    hls_buf_free(b);
-    respond(r, 200, "application/vnd.apple.mpegurl", body, len);
-}
-
-static void respond_bytes(req_t *r, const uint8_t *data, size_t len)
-{
-    char *copy = malloc(len ? len : 1);
-
-    if (!copy) {
-        respond_error(r, 500, "out of memory");
-        return;
-    }
-    memcpy(copy, data, len);
-    /* Every name is used once (numbering follows the wall clock), so caches may keep it. */
-    r->cache = "public, max-age=86400, immutable";
-    respond(r, 200, "video/mp4", copy, len);
-}
-
 /* Splits "ID/master.m3u8" or "ID/RUNG/NAME"; the parts point into buf. */
 static int split_hls_path(char *buf, char **id, char **rung, char **name)
 {
@@ -361,9 +352,7 @@ static int hls_try(req_t *r)
     rl_stream_t *st;
     hls_name_t n;
     hls_query_t q;
-    hls_buf_t b;
-    const uint8_t *data;
-    size_t len;
+    rl_blob_t *body = NULL;
     int rc;
 
     av_strlcpy(buf, r->path + 5, sizeof(buf)); /* after "/hls/" */
@@ -376,30 +365,30 @@ static int hls_try(req_t *r)
         respond_error(r, 404, "no such stream");
         return 1;
     }
-    hls_buf_init(&b, 1 << 20);
     if (n.type == HLS_NAME_MASTER)
-        rc = rl_hls_master(st->hls, &b);
+        rc = rl_hls_master(st->hls, &body);
     else if (n.type == HLS_NAME_MEDIA)
-        rc = rl_hls_playlist(st->hls, rung, &q, &b);
+        rc = rl_hls_playlist(st->hls, rung, &q, &body);
     else
-        rc = rl_hls_file(st->hls, rung, &n, &data, &len);
+        rc = rl_hls_file(st->hls, rung, &n, &body);
     if (rc == RL_EAGAIN) {
-        hls_buf_free(&b);
         hold(r, rl_hls_target_duration(st->hls));
         return 0;
     }
     if (rc < 0) {
-        hls_buf_free(&b);
         respond_error(r,
                       rc == -EINVAL   ? 400
                       : rc == -ENOENT ? 404
                                       : 500,
-                      rc == -EINVAL ? "request too far ahead of the live edge" : "not found");
+                      rc == -EINVAL   ? "request too far ahead of the live edge"
+                      : rc == -ENOENT ? "not found"
+                                      : "out of memory");
     } else if (n.type == HLS_NAME_MASTER || n.type == HLS_NAME_MEDIA) {
-        respond_text(r, &b);
+        respond(r, 200, "application/vnd.apple.mpegurl", body);
     } else {
-        hls_buf_free(&b);
-        respond_bytes(r, data, len);
+        /* Every name is used once (numbering follows the wall clock), so caches may keep it. */
+        r->cache = "public, max-age=86400, immutable";
+        respond(r, 200, "video/mp4", body);
     }
     return 1;
 }
@@ -490,21 +479,21 @@ static const char *content_type(const char *path)
 static void respond_file(req_t *r, const char *path)
 {
     FILE *f = fopen(path, "rb");
-    char *buf = NULL;
+    rl_blob_t *b = NULL;
     long len;
 
     if (!f || fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) < 0 || len > (8 << 20) ||
-        fseek(f, 0, SEEK_SET) < 0 || !(buf = malloc((size_t)len + 1)) ||
-        fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        fseek(f, 0, SEEK_SET) < 0 || !(b = rl_blob_new((size_t)len)) ||
+        fread(b->data, 1, (size_t)len, f) != (size_t)len) {
         if (f)
             fclose(f);
-        free(buf);
+        rl_blob_unref(&b);
         respond_error(r, 404, "not found");
         return;
     }
     fclose(f);
     r->cache = "public, max-age=300";
-    respond(r, 200, content_type(path), buf, (size_t)len);
+    respond(r, 200, content_type(path), b);
 }
 
 static void watch_page(req_t *r, const char *id)
@@ -646,29 +635,41 @@ static void dispatch(req_t *r)
     not_found(r, NULL);
 }
 
+_Static_assert(RL_BLOB_HEADROOM >= LWS_PRE + 512, "blob headroom too small for our headers");
+
+/* One send for headers and body on HTTP/1: the header block is placed in the body blob's headroom,
+ * right before the body. The blob may be shared with other responses, but the headroom is only
+ * scratch for the duration of this lws_write (one thread; lws copies whatever the socket did not
+ * take). Under a multiplexing role (h2) headers and body go as lws wants them, in two writes;
+ * the blob's headroom still provides the LWS_PRE lws needs in front of the body. */
 static int write_response(req_t *r)
 {
-    uint8_t hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
-    uint8_t *body;
-    int n;
+    uint8_t hdr[RL_BLOB_HEADROOM], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+    size_t hlen, blen = r->resp ? r->resp->len : 0;
+    int h1 = lws_get_network_wsi(r->wsi) == r->wsi;
 
-    if (lws_add_http_common_headers(r->wsi, (unsigned)r->status, r->ctype, r->resp_len, &p, end) ||
+    r->ready = 0;
+    if (lws_add_http_common_headers(r->wsi, (unsigned)r->status, r->ctype, blen, &p, end) ||
         lws_add_http_header_by_name(r->wsi, (const uint8_t *)"access-control-allow-origin:",
                                     (const uint8_t *)"*", 1, &p, end) ||
         lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const uint8_t *)r->cache, (int)strlen(r->cache), &p, end) ||
-        lws_finalize_write_http_header(r->wsi, start, &p, end))
+                                     (const uint8_t *)r->cache, (int)strlen(r->cache), &p, end))
         return -1;
-    if (r->resp_len) {
-        if (!(body = malloc(LWS_PRE + r->resp_len)))
+    if (h1 && blen) {
+        if (lws_finalize_http_header(r->wsi, &p, end))
             return -1;
-        memcpy(body + LWS_PRE, r->resp, r->resp_len);
-        n = lws_write(r->wsi, body + LWS_PRE, r->resp_len, LWS_WRITE_HTTP_FINAL);
-        free(body);
-        if (n < (int)r->resp_len)
+        hlen = (size_t)(p - start);
+        memcpy(r->resp->data - hlen, start, hlen);
+        if (lws_write(r->wsi, r->resp->data - hlen, hlen + blen, LWS_WRITE_HTTP_FINAL) <
+            (int)(hlen + blen))
+            return -1;
+    } else {
+        if (lws_finalize_write_http_header(r->wsi, start, &p, end))
+            return -1;
+        if (blen && lws_write(r->wsi, r->resp->data, blen, LWS_WRITE_HTTP_FINAL) < (int)blen)
             return -1;
     }
-    r->ready = 0;
+    rl_blob_unref(&r->resp);
     return lws_http_transaction_completed(r->wsi) ? -1 : 0;
 }
 
@@ -690,7 +691,7 @@ static void req_reset(req_t *r)
     if (r->waiting)
         unwait(r);
     free(r->body);
-    free(r->resp);
+    rl_blob_unref(&r->resp);
     memset(r, 0, sizeof(*r));
 }
 
@@ -713,8 +714,12 @@ static int on_http(req_t *r, struct lws *wsi, const char *path)
     if (r->method == M_POST &&
         lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atol(cl) > 0)
         return 0;
+    /* A GET answered at once is written before returning (lws allows writing from the HTTP
+     * callback on HTTP/1), saving a POLLOUT round trip through the loop. */
+    r->in_callback = r->method == M_GET;
     dispatch(r);
-    return 0;
+    r->in_callback = 0;
+    return r->ready && r->method == M_GET ? write_response(r) : 0;
 }
 
 static int on_body(req_t *r, const void *in, size_t len)
@@ -758,7 +763,10 @@ int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     }
 }
 
+/* tx_packet_size: lws would otherwise cut every send at pt_serv_buf_size and copy the rest of a
+ * part or segment into its own buffer, to send over further trips through the loop. Offered in
+ * one send, the kernel takes all of it when the socket has room; only what it refuses is copied. */
 const struct lws_protocols rl_http_protocols[] = {
-    { "http", rl_http_callback, sizeof(req_t), 0, 0, NULL, 0 },
+    { "http", rl_http_callback, sizeof(req_t), 0, 0, NULL, 16 << 20 },
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };

@@ -210,22 +210,22 @@ static void wake(rl_media_t *m)
         m->o.on_done(m->o.opaque);
 }
 
-static void on_init(void *opaque, int rung, int init_id, uint8_t *data, size_t len)
+static void on_init(void *opaque, int rung, int init_id, rl_blob_t *data)
 {
     rl_media_t *m = opaque;
 
     if (m->vod)
-        rl_vod_init(m->vod, rung, init_id, data, len);
-    rl_hls_post_init(m->hls, rung, init_id, data, len);
+        rl_vod_init(m->vod, rung, init_id, data->data, data->len);
+    rl_hls_post_init(m->hls, rung, init_id, data);
 }
 
-static void on_part(void *opaque, const rl_part_info_t *info, uint8_t *data, size_t len)
+static void on_part(void *opaque, const rl_part_info_t *info, rl_blob_t *data)
 {
     rl_media_t *m = opaque;
 
     if (m->vod)
-        rl_vod_part(m->vod, info, data, len);
-    rl_hls_post_part(m->hls, info, data, len);
+        rl_vod_part(m->vod, info, data->data, data->len);
+    rl_hls_post_part(m->hls, info, data);
     wake(m);
 }
 

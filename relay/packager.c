@@ -68,16 +68,13 @@ static int write_cb(void *opaque, uint8_t *data, int size)
     return size;
 }
 
-/* Hands out what the muxer wrote, as a malloc'ed block the receiver owns. */
-static uint8_t *take(rung_mux_t *rm, size_t *len)
+/* Hands out what the muxer wrote, as a blob the receiver owns. */
+static rl_blob_t *take(rung_mux_t *rm)
 {
-    uint8_t *out;
+    rl_blob_t *out;
 
     avio_flush(rm->oc->pb);
-    *len = rm->len;
-    if (!(out = malloc(rm->len ? rm->len : 1)))
-        return NULL;
-    memcpy(out, rm->buf, rm->len);
+    out = rl_blob_copy(rm->buf, rm->len);
     rm->len = 0;
     return out;
 }
@@ -166,8 +163,8 @@ static int open_rung(rl_packager_t *p, int i, const AVCodecContext *enc,
 {
     rung_mux_t *rm = &p->r[i];
     AVDictionary *opts = NULL;
-    uint8_t *iobuf = av_malloc(16384), *init;
-    size_t len;
+    uint8_t *iobuf = av_malloc(16384);
+    rl_blob_t *init;
     int rc;
 
     if (!iobuf || (rc = avformat_alloc_output_context2(&rm->oc, NULL, "mp4", NULL)) < 0)
@@ -186,9 +183,9 @@ static int open_rung(rl_packager_t *p, int i, const AVCodecContext *enc,
     rm->first_dts = rm->last_audio_dts = INT64_MIN;
     rm->msn = p->next_msn;
     rm->discontinuity = p->configured;
-    if (!(init = take(rm, &len)))
+    if (!(init = take(rm)))
         return AVERROR(ENOMEM);
-    p->cb.on_init(p->cb.opaque, i, p->init_id, init, len); /* hands over init */
+    p->cb.on_init(p->cb.opaque, i, p->init_id, init); /* hands over init */
     return 0;
 }
 
@@ -229,15 +226,14 @@ static int flush_part(rl_packager_t *p, int i)
 {
     rung_mux_t *rm = &p->r[i];
     rl_part_info_t info;
-    uint8_t *data;
-    size_t len;
+    rl_blob_t *data;
     int rc;
 
     if (!rm->part_frames)
         return 0;
     if ((rc = av_write_frame(rm->oc, NULL)) < 0) /* frag_custom: cut the fragment here */
         return rc;
-    if (!(data = take(rm, &len)))
+    if (!(data = take(rm)))
         return AVERROR(ENOMEM);
     info = (rl_part_info_t){ .rung = i,
                              .msn = rm->msn,
@@ -252,7 +248,7 @@ static int flush_part(rl_packager_t *p, int i)
     rm->discontinuity = 0;
     rm->seg_dur += info.duration;
     rm->part_frames = 0;
-    p->cb.on_part(p->cb.opaque, &info, data, len); /* hands over data */
+    p->cb.on_part(p->cb.opaque, &info, data); /* hands over data */
     return 0;
 }
 

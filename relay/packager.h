@@ -10,6 +10,8 @@
 #include <libavcodec/avcodec.h>
 #include <stdint.h>
 
+#include "blob.h"
+
 typedef struct rl_part_info_s {
     int rung;
     uint64_t msn;       /* media sequence number of the segment it belongs to */
@@ -23,9 +25,9 @@ typedef struct rl_part_info_s {
 } rl_part_info_t;
 
 typedef struct rl_packager_cb_s {
-    /* data is malloc'ed and owned by the callee from here on */
-    void (*on_init)(void *opaque, int rung, int init_id, uint8_t *data, size_t len);
-    void (*on_part)(void *opaque, const rl_part_info_t *info, uint8_t *data, size_t len);
+    /* the callee owns data's reference from here on */
+    void (*on_init)(void *opaque, int rung, int init_id, rl_blob_t *data);
+    void (*on_part)(void *opaque, const rl_part_info_t *info, rl_blob_t *data);
     /* segment msn of rung is complete; duration is the sum of its parts, seconds */
     void (*on_segment)(void *opaque, int rung, uint64_t msn, double duration);
     void *opaque;

@@ -9,8 +9,7 @@ static char err[256];
 
 Test(ladder, parses_rungs_tallest_first)
 {
-    int n = rl_ladder_parse("360p:800k,720p:2.5M,1080p:4500000", r, RL_MAX_RUNGS, err,
-                            sizeof(err));
+    int n = rl_ladder_parse("360p:800k,720p:2.5M,1080p:4500000", r, RL_MAX_RUNGS, err, sizeof(err));
 
     cr_assert_eq(n, 3, "%s", err);
     cr_assert_str_eq(r[0].name, "1080p");
@@ -27,14 +26,14 @@ Test(ladder, off_means_no_rungs)
 
 Test(ladder, rejects_malformed_items_with_the_item_named)
 {
-    static const char *const bad[] = { "", "720:2500k", "720p", "720p:", "720p:fast",
-                                       "721p:800k", "720p:800k,720p:900k", "99999p:1k",
-                                       "720p:-5k", "720p:2500kk" };
+    static const char *const bad[] = {
+        "",          "720:2500k",           "720p",      "720p:",    "720p:fast",
+        "721p:800k", "720p:800k,720p:900k", "99999p:1k", "720p:-5k", "720p:2500kk"
+    };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
-        cr_assert_lt(rl_ladder_parse(bad[i], r, RL_MAX_RUNGS, err, sizeof(err)), 0, "%s",
-                     bad[i]);
+        cr_assert_lt(rl_ladder_parse(bad[i], r, RL_MAX_RUNGS, err, sizeof(err)), 0, "%s", bad[i]);
         cr_assert(strstr(err, "ladder"), "no message for '%s'", bad[i]);
     }
 }
