@@ -40,8 +40,16 @@
   function start() {
     if (window.Hls && Hls.isSupported()) {
       // Catch up (up to 1.5x) when behind the target latency: without it hls.js plays on
-      // wherever it happened to start.
-      var hls = new Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 });
+      // wherever it happened to start. After a stall hls.js adds liveSyncOnStallIncrease to its
+      // target latency for the rest of the session (at most one target duration in all); one
+      // stall, often at start-up while the browser is busy, should not cost a whole second
+      // forever, so each stall adds a quarter of a second and repeated stalls still build up.
+      var hls = new Hls({
+        lowLatencyMode: true,
+        backBufferLength: 30,
+        maxLiveSyncPlaybackRate: 1.5,
+        liveSyncOnStallIncrease: 0.25,
+      });
       player.hls = hls;
       hls.on(Hls.Events.MANIFEST_PARSED, function () { say(''); play(); });
       hls.on(Hls.Events.ERROR, function (_, d) {
