@@ -133,12 +133,14 @@ class Publisher:
         csid = 6 if msg_type == 9 else 4
         self.sock.sendall(chunks(csid, msg_type, body, stream_id=1, ts=ts, size=CHUNK))
 
-    def send_media(self, media, style, offset=0, mangle=None, pace=False):
+    def send_media(self, media, style, offset=0, mangle=None, pace=False, config=True):
         """Video in the given style and AAC audio, interleaved by timestamp, starting at offset
         ms. mangle(ts, kind, body) may return a changed body (or None to drop the message).
-        With pace, messages go out in real time, as an encoder sends them."""
+        With pace, messages go out in real time, as an encoder sends them. config=False leaves
+        out the video sequence header (no SPS/PPS), as a broken encoder might."""
         v, a = media["video"], media["audio"]
-        self.send(9, offset, video_tag(style, "config", data=v["config"]))
+        if config:
+            self.send(9, offset, video_tag(style, "config", data=v["config"]))
         self.send(8, offset, b"\xaf\x00" + a["config"])
         # RTMP timestamps are unsigned: start at 0 as encoders do, B-frame delay or not.
         base = offset - min(0, v["packets"][0][0], a["packets"][0][0])

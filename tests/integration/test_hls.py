@@ -278,6 +278,30 @@ def test_resolution_change_and_broken_input_recover(hls_server, h264_clips):
     assert out.returncode == 0, out.stderr
 
 
+def test_video_without_sps_pps_waits_for_them(hls_server, h264_clips):
+    """Frames before any sequence header cannot be decoded: they are skipped, nothing crashes,
+    and the stream starts at the first keyframe after SPS/PPS arrive."""
+    from rtmp_client import Publisher
+    sc = hls_server
+    s = sc.create_stream("Honey, no SPS yet")
+    pub = Publisher("127.0.0.1", sc.rtmp_port)
+    assert pub.publish(s["key"])
+    end = pub.send_media(h264_clips[0], "avc", pace=True, config=False)
+    master = "/hls/%s/master.m3u8" % s["id"]
+    assert sc.stream(s["id"])["live"]
+    pub.send_media(h264_clips[0], "avc", offset=end + 40, pace=True)
+    media = "/hls/%s/360p/media.m3u8" % s["id"]
+    wait_until(lambda: get(sc, master)[0] == 200 and b"seg-" in get(sc, media)[1], 20,
+               "HLS once SPS/PPS arrived")
+    pub.unpublish(s["key"])
+    wait_until(lambda: b"#EXT-X-ENDLIST" in get(sc, media)[1], 20, "ENDLIST")
+    assert sc.stream(s["id"])["renditions"][0]["height"] == 360
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i",
+                          "http://127.0.0.1:%d%s" % (sc.http_port, media), "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
 def test_recording_becomes_vod_hls(shopcast_factory):
     sc = shopcast_factory("--grace", "2")  # the factory records (--record on)
     s = sc.create_stream("Wild honey, recorded")
