@@ -19,10 +19,8 @@
 #   SHOPCAST_BIN   [build-hlsbench/relay/shopcast]  a release build
 #   BENCH_WARMUP   [10]   seconds of playback before sampling starts
 #   BENCH_SECONDS  [60]   seconds of sampling per server
-#   BENCH_SERVERS  ["shopcast shopcast-catchup nginx"]  which to measure, in this order;
-#                  "shopcast-catchup" is shopcast's page with maxLiveSyncPlaybackRate=1.5 merged
-#                  into its hls.js config (a diagnostic: what the page gets when hls.js may speed
-#                  up to reach its target latency); each server has its own fresh stream
+#   BENCH_SERVERS  ["shopcast nginx"]  which to measure, in this order; each server has its own
+#                  fresh stream. shopcast is measured with its /watch page exactly as shipped.
 #   BENCH_CAMERA_PRESET [ultrafast], BENCH_CAMERA_NOISE [8]: the camera's encoder (lib/common.sh)
 #   BENCH_JOIN_AFTER [10] seconds the stream has been on air when the browser joins
 #   BENCH_SHOPCAST_ARGS []  more shopcast options (split on spaces)
@@ -38,7 +36,7 @@ bench_init glass_to_glass
 WARMUP=${BENCH_WARMUP:-10}
 SECONDS_=${BENCH_SECONDS:-60}
 JOIN_AFTER=${BENCH_JOIN_AFTER:-10}
-SERVERS=${BENCH_SERVERS:-"shopcast shopcast-catchup nginx"}
+SERVERS=${BENCH_SERVERS:-"shopcast nginx"}
 read -ra SHOPCAST_ARGS <<<"${BENCH_SHOPCAST_ARGS:-}"
 check_uint WARMUP SECONDS_ JOIN_AFTER
 ((SECONDS_ >= 5)) || die "BENCH_SECONDS must be at least 5"
@@ -91,7 +89,7 @@ run_probe() { # NAME DIR URL SERVER_PID...: runs the browser probe, leaves DIR/p
     fi
 }
 
-run_shopcast() { # NAME (shopcast or shopcast-catchup)
+run_shopcast() { # NAME
     local dir="$TMP/$1"
     mkdir -p "$dir"
     start_shopcast "$dir" --ladder 720p:2500k,360p:800k --x264-preset veryfast \
@@ -101,12 +99,7 @@ run_shopcast() { # NAME (shopcast or shopcast-catchup)
     benchlib wait-media "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/master.m3u8" 2 30 ||
         { tail -n 30 "$dir/shopcast.log" "$dir/publisher.log" >&2; die "shopcast: no HLS segments within 30 s"; }
     benchlib get "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/720p/media.m3u8" >"$dir/media.m3u8" || true
-    if [[ $1 == shopcast-catchup ]]; then
-        G2G_HLS_CONFIG='{"maxLiveSyncPlaybackRate":1.5}' \
-            run_probe "$1" "$dir" "http://127.0.0.1:$SC_HTTP/watch/$SC_ID" "$SC_PID"
-    else
-        G2G_HLS_CONFIG='' run_probe "$1" "$dir" "http://127.0.0.1:$SC_HTTP/watch/$SC_ID" "$SC_PID"
-    fi
+    run_probe "$1" "$dir" "http://127.0.0.1:$SC_HTTP/watch/$SC_ID" "$SC_PID"
     check_clock_publisher "$1" "$dir"
     benchlib renditions "$SC_HTTP" "$SC_ID" >"$dir/renditions.tsv" || true
     stop_clock_publisher
@@ -155,7 +148,7 @@ wait_for_quiet
 start_redis
 for s in $SERVERS; do
     case $s in
-    shopcast | shopcast-catchup) run_shopcast "$s" ;;
+    shopcast) run_shopcast "$s" ;;
     nginx) run_nginx ;;
     *) die "unknown server '$s' in BENCH_SERVERS" ;;
     esac

@@ -71,8 +71,10 @@ function installProbe() {
     video.requestVideoFrameCallback(onFrame);
   }
   video.requestVideoFrameCallback(onFrame);
+  // once a second from the start of playback; entries before sampling (on: false) only show in
+  // the trace (G2G_TRACE), e.g. when a stall at start-up raised hls.js's target latency
+  st.t0 = Date.now();
   setInterval(() => {
-    if (!st.on) return;
     const h = p.hls;
     const b = video.buffered;
     const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : {};
@@ -82,6 +84,7 @@ function installProbe() {
       ahead: b.length ? b.end(b.length - 1) - video.currentTime : 0,
       ct: video.currentTime, wall: Date.now(),
       dropped: q.droppedVideoFrames, decoded: q.totalVideoFrames,
+      on: st.on, t: (Date.now() - st.t0) / 1000, errors: (p.errors || []).length,
     });
   }, 1000);
 }
@@ -126,6 +129,8 @@ try {
   await page.evaluate(() => { window.__g2g.on = true; });
   await page.waitForTimeout(seconds * 1000);
   const st = await page.evaluate(() => { window.__g2g.on = false; return window.__g2g; });
+  const trace = st.info;
+  st.info = trace.filter((i) => i.on);
   const s = st.samples.slice().sort((a, b) => a - b);
   const hlsInfo = await page.evaluate(() => {
     const h = window.shopcastPlayer.hls;
@@ -151,7 +156,7 @@ try {
     heights: st.levels, hls: hlsInfo,
   });
   if (process.env.G2G_SAMPLES) out.samples = st.samples;
-  if (process.env.G2G_TRACE) out.trace = st.info;
+  if (process.env.G2G_TRACE) out.trace = trace;
 } catch (e) {
   out.error = String(e);
 } finally {

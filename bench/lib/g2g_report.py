@@ -72,13 +72,13 @@ def main(tmp, servers):
             print("  shopcast API %s: encoder_speed %s, part_ready_ms p50 %s p95 %s, dropped %s" % (
                 f[0], f[1], f[2], f[3], f[4]))
     print()
-    for name in ("shopcast", "shopcast-catchup"):
+    for name in ("shopcast",):
         if name in rows and "nginx" in rows:
             a, b = rows[name], rows["nginx"]
             for k in ("p50", "p95"):
                 if a.get(k) and b.get(k):
                     print("%s/nginx %s: %.2f  (%.0f ms / %.0f ms)" % (name, k, a[k] / b[k], a[k], b[k]))
-    for name in ("shopcast", "shopcast-catchup"):
+    for name in ("shopcast",):
         a = rows.get(name, {})
         if a.get("p50") is not None:
             print("goal (%s): p50 <= 1500 ms: %s (%.0f); p95 <= 2000 ms: %s (%.0f)" % (
