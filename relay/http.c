@@ -11,10 +11,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <libavutil/avstring.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "blob.h"
@@ -105,7 +107,8 @@ static req_t *take_pending(rl_server_t *srv, uint64_t id)
     return NULL;
 }
 
-static void wait_redis(req_t *r)
+/* Parks r until a reply (Redis, or a file read) comes back with its id. */
+static void wait_reply(req_t *r)
 {
     r->next = r->srv->http_pending;
     r->srv->http_pending = r;
@@ -208,7 +211,7 @@ static void create_stream(req_t *r, const char *arg)
         respond_error(r, 503, "key store unavailable");
         return;
     }
-    wait_redis(r);
+    wait_reply(r);
 }
 
 static void on_deleted(rl_server_t *srv, uint64_t token, int rc, int found)
@@ -240,7 +243,7 @@ static void delete_stream(req_t *r, const char *id)
         return;
     }
     rl_info("stream_deleted", "stream=%s", id);
-    wait_redis(r);
+    wait_reply(r);
 }
 
 static void healthz(req_t *r, const char *arg)
@@ -476,24 +479,122 @@ static const char *content_type(const char *path)
     return "application/octet-stream";
 }
 
-static void respond_file(req_t *r, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    rl_blob_t *b = NULL;
-    long len;
+/* Files (pages, VOD playlists and segments) are read on libuv's thread pool, never on the network
+ * thread, which must not wait for a disk while it carries live media. The request waits on the
+ * pending list and is found again by id when the read is done (it may have gone meanwhile). */
+#define FILE_MAX (8 << 20)
 
-    if (!f || fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) < 0 || len > (8 << 20) ||
-        fseek(f, 0, SEEK_SET) < 0 || !(b = rl_blob_new((size_t)len)) ||
-        fread(b->data, 1, (size_t)len, f) != (size_t)len) {
-        if (f)
-            fclose(f);
-        rl_blob_unref(&b);
+typedef struct file_read_s {
+    uv_fs_t fs;
+    rl_server_t *srv;
+    uint64_t req_id;
+    const char *ctype, *cache;
+    uv_file fd;
+    rl_blob_t *blob;
+    size_t done;
+    uv_buf_t buf;
+} file_read_t;
+
+static void file_read_next(file_read_t *f);
+
+static void file_closed(uv_fs_t *fs)
+{
+    file_read_t *f = fs->data;
+
+    uv_fs_req_cleanup(fs);
+    rl_blob_unref(&f->blob);
+    free(f);
+}
+
+/* Answers the request (if it is still there) and closes the file; status 0 means the blob. */
+static void file_finish(file_read_t *f, int status)
+{
+    req_t *r = take_pending(f->srv, f->req_id);
+
+    if (r && status) {
+        respond_error(r, status, status == 404 ? "not found" : "cannot read the file");
+    } else if (r) {
+        r->cache = f->cache;
+        respond(r, 200, f->ctype, f->blob);
+        f->blob = NULL;
+    }
+    if (f->fd < 0 || uv_fs_close(&f->srv->loop, &f->fs, f->fd, file_closed) < 0) {
+        rl_blob_unref(&f->blob);
+        free(f);
+    }
+}
+
+static void file_read_done(uv_fs_t *fs)
+{
+    file_read_t *f = fs->data;
+    ssize_t n = fs->result;
+
+    uv_fs_req_cleanup(fs);
+    if (n <= 0) { /* an error, or the file shrank under us */
+        file_finish(f, n == 0 ? 404 : 500);
+        return;
+    }
+    f->done += (size_t)n;
+    file_read_next(f);
+}
+
+static void file_read_next(file_read_t *f)
+{
+    if (f->done == f->blob->len) {
+        file_finish(f, 0);
+        return;
+    }
+    f->buf = uv_buf_init((char *)f->blob->data + f->done, (unsigned)(f->blob->len - f->done));
+    if (uv_fs_read(&f->srv->loop, &f->fs, f->fd, &f->buf, 1, (int64_t)f->done, file_read_done) < 0)
+        file_finish(f, 500);
+}
+
+static void file_stat_done(uv_fs_t *fs)
+{
+    file_read_t *f = fs->data;
+    int ok = fs->result == 0 && S_ISREG(fs->statbuf.st_mode) && fs->statbuf.st_size <= FILE_MAX;
+    size_t size = ok ? (size_t)fs->statbuf.st_size : 0;
+
+    uv_fs_req_cleanup(fs);
+    if (!ok) {
+        file_finish(f, 404);
+        return;
+    }
+    if (!(f->blob = rl_blob_new(size))) {
+        file_finish(f, 500);
+        return;
+    }
+    file_read_next(f);
+}
+
+static void file_open_done(uv_fs_t *fs)
+{
+    file_read_t *f = fs->data;
+
+    f->fd = (uv_file)fs->result;
+    uv_fs_req_cleanup(fs);
+    if (f->fd < 0 || uv_fs_fstat(&f->srv->loop, fs, f->fd, file_stat_done) < 0)
+        file_finish(f, 404);
+}
+
+static void respond_file(req_t *r, const char *path, const char *cache)
+{
+    file_read_t *f = calloc(1, sizeof(*f));
+
+    if (!f) {
+        respond_error(r, 500, "out of memory");
+        return;
+    }
+    *f = (file_read_t){
+        .srv = r->srv, .req_id = r->id, .ctype = content_type(path), .cache = cache, .fd = -1
+    };
+    f->fs.data = f;
+    if (uv_fs_open(&r->srv->loop, &f->fs, path, O_RDONLY | O_CLOEXEC, 0, file_open_done) < 0) {
+        free(f);
         respond_error(r, 404, "not found");
         return;
     }
-    fclose(f);
-    r->cache = "public, max-age=300";
-    respond(r, 200, content_type(path), b);
+    wait_reply(r);
 }
 
 static void watch_page(req_t *r, const char *id)
@@ -502,7 +603,7 @@ static void watch_page(req_t *r, const char *id)
 
     (void)id; /* the page reads its stream id from the URL */
     snprintf(path, sizeof(path), "%s/watch.html", r->srv->cfg->web_dir);
-    respond_file(r, path);
+    respond_file(r, path, "public, max-age=300");
 }
 
 static void static_file(req_t *r, const char *name)
@@ -513,7 +614,7 @@ static void static_file(req_t *r, const char *name)
         respond_error(r, 404, "not found");
         return;
     }
-    respond_file(r, path);
+    respond_file(r, path, "public, max-age=300");
 }
 
 /* ---- recordings as VOD HLS ---- */
@@ -546,7 +647,10 @@ static void vod_route(req_t *r, const char *arg)
         (name != rest && (rest[k] != 'p' || rest + k + 2 != name || n.type == HLS_NAME_PART)))
         goto bad;
     snprintf(path, sizeof(path), "%s/recordings/%s/%s/%s", r->srv->cfg->data_dir, id, ses, rest);
-    respond_file(r, path);
+    /* A session still recording rewrites its playlists as segments complete. */
+    respond_file(r, path,
+                 n.type == HLS_NAME_MASTER || n.type == HLS_NAME_MEDIA ? "no-cache"
+                                                                       : "public, max-age=300");
     return;
 bad:
     respond_error(r, 404, "not found");

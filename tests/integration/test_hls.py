@@ -1,6 +1,7 @@
 """Transcode ladder and LL-HLS end to end: the real ffmpeg CLI publishes, HTTP clients and the
 ffmpeg CLI read the playlists, parts and segments back."""
 import json
+import os
 import re
 import subprocess
 import threading
@@ -319,3 +320,12 @@ def test_recording_becomes_vod_hls(shopcast_factory):
                             check=True, capture_output=True, text=True).stdout.split()
     assert frames and all(int(n) == 6 * 30 for n in frames), frames
     assert get(sc, recs[0]["vod_url"].replace("master.m3u8", "360p/../../x"))[0] == 404
+    # Files come from the disk through the thread pool: a missing one is a 404, a present one
+    # arrives whole, byte for byte.
+    assert get(sc, recs[0]["vod_url"].replace("master.m3u8", "360p/seg-1.m4s"))[0] == 404
+    seg = re.search(r"^(seg-\d+\.m4s)$", get(sc, media_path)[1].decode(), re.M).group(1)
+    status, body = get(sc, media_path.replace("media.m3u8", seg))
+    on_disk = os.path.join(sc.data_dir, "recordings", s["id"], recs[0]["session"], "360p", seg)
+    assert status == 200 and body == open(on_disk, "rb").read()
+    assert get(sc, "/static/nosuch.js")[0] == 404
+    assert get(sc, "/static/watch.js")[0] == 200
