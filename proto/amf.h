@@ -33,7 +33,7 @@ typedef enum amf_type_e {
     AMF_TYPED_OBJECT = 0x10,
     AMF_AVMPLUS = 0x11, /* switch to AMF3: not supported, decoded as an error */
     /* Pseudo types for element tables only; never on the wire. */
-    AMF_ANY = 0x100, /* accept and skip any single value */
+    AMF_ANY = 0x100,      /* accept and skip any single value */
     AMF_OPTIONAL = 0x200, /* flag: a missing trailing value is not an error */
 } amf_type_t;
 
@@ -54,10 +54,10 @@ typedef enum amf_type_e {
  * A numeric field "present" mask: when an element decodes successfully, bit (1u << index) is set
  * in *present if present is not NULL (index = position in its own table). */
 typedef struct amf_elt_s {
-    int type;           /* amf_type_t, possibly | AMF_OPTIONAL */
-    const char *name;   /* property name inside objects; documentation only in sequences */
-    size_t offset;      /* offsetof(struct, field) */
-    size_t size;        /* for strings: sizeof the char array */
+    int type;                    /* amf_type_t, possibly | AMF_OPTIONAL */
+    const char *name;            /* property name inside objects; documentation only in sequences */
+    size_t offset;               /* offsetof(struct, field) */
+    size_t size;                 /* for strings: sizeof the char array */
     const struct amf_elt_s *sub; /* for AMF_OBJECT */
     size_t nsub;
 } amf_elt_t;
@@ -71,7 +71,8 @@ int amf_decode_seq(const uint8_t *buf, size_t len, const amf_elt_t *elts, size_t
 /* Skips one complete value of any type. Returns bytes consumed or a negative error as above. */
 int amf_skip_value(const uint8_t *buf, size_t len);
 
-/* Reads one string value (STRING or LONG_STRING) into dst[size]. Returns bytes consumed or error. */
+/* Reads one string value (STRING or LONG_STRING) into dst[size]. Returns bytes consumed or error.
+ */
 int amf_read_string(const uint8_t *buf, size_t len, char *dst, size_t size);
 
 /* Writer: append values to [p, end). On overflow, err is set to -ENOSPC and nothing more is

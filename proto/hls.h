@@ -26,9 +26,9 @@ void hls_buf_printf(hls_buf_t *b, const char *fmt, ...) __attribute__((format(pr
 void hls_buf_free(hls_buf_t *b);
 
 typedef struct hls_variant_s {
-    const char *uri;   /* relative to the master playlist, e.g. "720p/media.m3u8" */
-    int bandwidth;     /* peak bits per second, audio included */
-    int avg_bandwidth; /* AVERAGE-BANDWIDTH; 0 leaves it out */
+    const char *uri;    /* relative to the master playlist, e.g. "720p/media.m3u8" */
+    int bandwidth;      /* peak bits per second, audio included */
+    int avg_bandwidth;  /* AVERAGE-BANDWIDTH; 0 leaves it out */
     const char *codecs; /* RFC 6381, e.g. "avc1.64001f,mp4a.40.2" */
     int width, height;
     double frame_rate;
@@ -44,9 +44,9 @@ typedef struct hls_part_s {
 
 typedef struct hls_segment_s {
     uint64_t msn;
-    double duration; /* seconds; meaningful when complete */
-    int complete;    /* 0 only for the last segment, still being filled */
-    int64_t pdt_ms;  /* EXT-X-PROGRAM-DATE-TIME of its first frame, Unix milliseconds */
+    double duration;   /* seconds; meaningful when complete */
+    int complete;      /* 0 only for the last segment, still being filled */
+    int64_t pdt_ms;    /* EXT-X-PROGRAM-DATE-TIME of its first frame, Unix milliseconds */
     int discontinuity; /* an EXT-X-DISCONTINUITY precedes it */
     int init_id;       /* the init-<id>.mp4 it needs; an EXT-X-MAP is written when it changes */
     const hls_part_t *parts; /* all of its parts so far; which are listed is decided here */
@@ -60,13 +60,13 @@ typedef struct hls_report_s {
 } hls_report_t;
 
 typedef struct hls_media_s {
-    int target_duration;   /* EXT-X-TARGETDURATION, whole seconds (>= every EXTINF rounded) */
-    double part_target;    /* EXT-X-PART-INF PART-TARGET, seconds; 0 = not low latency */
-    uint64_t disc_seq;     /* EXT-X-DISCONTINUITY-SEQUENCE of segs[0] */
+    int target_duration;       /* EXT-X-TARGETDURATION, whole seconds (>= every EXTINF rounded) */
+    double part_target;        /* EXT-X-PART-INF PART-TARGET, seconds; 0 = not low latency */
+    uint64_t disc_seq;         /* EXT-X-DISCONTINUITY-SEQUENCE of segs[0] */
     const hls_segment_t *segs; /* oldest first; msn consecutive */
     size_t nsegs;
-    int ended;             /* EXT-X-ENDLIST: no more segments will come */
-    int skip;              /* the client asked _HLS_skip=YES: a delta update */
+    int ended; /* EXT-X-ENDLIST: no more segments will come */
+    int skip;  /* the client asked _HLS_skip=YES: a delta update */
     const hls_report_t *reports;
     size_t nreports;
 } hls_media_t;
@@ -101,10 +101,10 @@ int hls_parse_name(const char *name, hls_name_t *out);
 
 typedef struct hls_query_s {
     int has_msn;
-    uint64_t msn;  /* _HLS_msn */
+    uint64_t msn; /* _HLS_msn */
     int has_part;
-    int part;      /* _HLS_part */
-    int skip;      /* _HLS_skip=YES (1) or v2 (2) */
+    int part; /* _HLS_part */
+    int skip; /* _HLS_skip=YES (1) or v2 (2) */
 } hls_query_t;
 
 /* Parses a query string ("a=b&c=d", no leading '?'; NULL or "" is an empty query). Unknown

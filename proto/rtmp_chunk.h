@@ -36,9 +36,9 @@ enum {
 };
 
 typedef struct rtmp_chunk_limits_s {
-    uint32_t max_message;  /* largest message length accepted, bytes */
-    uint32_t max_streams;  /* most distinct chunk stream ids tracked at once */
-    size_t max_buffered;   /* payload bytes of all partial messages together */
+    uint32_t max_message; /* largest message length accepted, bytes */
+    uint32_t max_streams; /* most distinct chunk stream ids tracked at once */
+    size_t max_buffered;  /* payload bytes of all partial messages together */
 } rtmp_chunk_limits_t;
 
 typedef struct rtmp_msg_s {
@@ -95,8 +95,8 @@ int rtmp_chunk_write(uint8_t *out, size_t cap, uint32_t chunk_size, const rtmp_m
 
 /* Helpers for protocol control and user control messages (section 5.4, 6.2): build the 4- or
  * 5- or 6-byte payloads. Each returns the payload length written into p. */
-size_t rtmp_ctl_u32(uint8_t *p, uint32_t v);                       /* chunk size, ack, window */
+size_t rtmp_ctl_u32(uint8_t *p, uint32_t v);                         /* chunk size, ack, window */
 size_t rtmp_ctl_peer_bw(uint8_t *p, uint32_t window, uint8_t limit); /* Set Peer Bandwidth */
-size_t rtmp_ctl_user(uint8_t *p, uint16_t event, uint32_t value);  /* User Control event */
+size_t rtmp_ctl_user(uint8_t *p, uint16_t event, uint32_t value);    /* User Control event */
 
 #endif

@@ -11,8 +11,8 @@
 #define RTMP_HS_SIZE 1536 /* C1, C2, S1, S2 */
 
 typedef struct rtmp_handshake_s {
-    int state;  /* private */
-    int digest; /* after C1: 1 if the client used the digest scheme, 0 for the simple one */
+    int state;         /* private */
+    int digest;        /* after C1: 1 if the client used the digest scheme, 0 for the simple one */
     const char *error; /* static text naming the reason of the last negative return */
     uint32_t got;      /* bytes of the current step received */
     uint8_t c1[RTMP_HS_SIZE];
