@@ -454,6 +454,18 @@ void amf_write_key(amf_wr_t *w, const char *key)
         w->err = -ENOSPC;
 }
 
+void amf_write_string_prop(amf_wr_t *w, const char *key, const char *value)
+{
+    amf_write_key(w, key);
+    amf_write_string(w, value);
+}
+
+void amf_write_number_prop(amf_wr_t *w, const char *key, double value)
+{
+    amf_write_key(w, key);
+    amf_write_number(w, value);
+}
+
 void amf_write_object_end(amf_wr_t *w)
 {
     uint8_t *p = reserve(w, 3);

@@ -90,6 +90,8 @@ void amf_write_null(amf_wr_t *w);
 void amf_write_object_start(amf_wr_t *w);
 void amf_write_ecma_start(amf_wr_t *w, uint32_t count);
 void amf_write_key(amf_wr_t *w, const char *key); /* property name inside an object */
+void amf_write_string_prop(amf_wr_t *w, const char *key, const char *value); /* key, then value */
+void amf_write_number_prop(amf_wr_t *w, const char *key, double value);
 void amf_write_object_end(amf_wr_t *w);
 
 #endif

@@ -162,18 +162,6 @@ int rtmp_cmd_decode_metadata(const uint8_t *buf, size_t len, rtmp_metadata_t *ou
     return decode_rest(buf, len, skip + n, metadata_elts, COUNT(metadata_elts), out);
 }
 
-static void write_str_prop(amf_wr_t *w, const char *key, const char *value)
-{
-    amf_write_key(w, key);
-    amf_write_string(w, value);
-}
-
-static void write_num_prop(amf_wr_t *w, const char *key, double value)
-{
-    amf_write_key(w, key);
-    amf_write_number(w, value);
-}
-
 /* Section 7.2.1.1: "_result", the transaction id, the server's properties, then an information
  * object. fmsVer and capabilities are the values FMS 3 answers with; clients (librtmp in OBS,
  * FFmpeg) check only the code, but some log fmsVer. */
@@ -182,15 +170,15 @@ void rtmp_cmd_connect_result(amf_wr_t *w, double trans_id, double object_encodin
     amf_write_string(w, "_result");
     amf_write_number(w, trans_id);
     amf_write_object_start(w);
-    write_str_prop(w, "fmsVer", "FMS/3,0,1,123");
-    write_num_prop(w, "capabilities", 31);
-    write_num_prop(w, "mode", 1);
+    amf_write_string_prop(w, "fmsVer", "FMS/3,0,1,123");
+    amf_write_number_prop(w, "capabilities", 31);
+    amf_write_number_prop(w, "mode", 1);
     amf_write_object_end(w);
     amf_write_object_start(w);
-    write_str_prop(w, "level", "status");
-    write_str_prop(w, "code", "NetConnection.Connect.Success");
-    write_str_prop(w, "description", "Connection succeeded.");
-    write_num_prop(w, "objectEncoding", object_encoding);
+    amf_write_string_prop(w, "level", "status");
+    amf_write_string_prop(w, "code", "NetConnection.Connect.Success");
+    amf_write_string_prop(w, "description", "Connection succeeded.");
+    amf_write_number_prop(w, "objectEncoding", object_encoding);
     amf_write_object_end(w);
 }
 
@@ -215,9 +203,9 @@ void rtmp_cmd_onstatus(amf_wr_t *w, const char *level, const char *code, const c
     amf_write_number(w, 0);
     amf_write_null(w);
     amf_write_object_start(w);
-    write_str_prop(w, "level", level);
-    write_str_prop(w, "code", code);
-    write_str_prop(w, "description", desc);
+    amf_write_string_prop(w, "level", level);
+    amf_write_string_prop(w, "code", code);
+    amf_write_string_prop(w, "description", desc);
     amf_write_object_end(w);
 }
 
@@ -227,7 +215,7 @@ void rtmp_cmd_onfc(amf_wr_t *w, const char *cmd, const char *code, const char *d
     amf_write_number(w, 0);
     amf_write_null(w);
     amf_write_object_start(w);
-    write_str_prop(w, "code", code);
-    write_str_prop(w, "description", desc);
+    amf_write_string_prop(w, "code", code);
+    amf_write_string_prop(w, "description", desc);
     amf_write_object_end(w);
 }

@@ -37,6 +37,24 @@ int rl_aac_open(AVCodecContext **out, const AVCodecParameters *like, int bit_rat
     return avcodec_open2(c, aac, NULL);
 }
 
+int rl_aac_encode(AVCodecContext *c, const AVFrame *frame, AVPacket *pkt, int64_t start_ms,
+                  int64_t *out_samples, void (*out)(void *, AVPacket *), void *opaque)
+{
+    int rc = avcodec_send_frame(c, frame);
+
+    if (rc < 0)
+        return rc;
+    while (avcodec_receive_packet(c, pkt) >= 0) {
+        pkt->pts = pkt->dts = start_ms + *out_samples * 1000 / c->sample_rate;
+        pkt->duration = c->frame_size * 1000 / c->sample_rate;
+        *out_samples += c->frame_size;
+        if (out)
+            out(opaque, pkt);
+        av_packet_unref(pkt);
+    }
+    return 0;
+}
+
 /* Opened from the FLV header's rate and channels, so the init segment can describe the audio
  * before the first frame is decoded. */
 static int open_encoder(rl_audio_t *a, const AVCodecParameters *src)
@@ -100,17 +118,9 @@ static int encode_ready(rl_audio_t *a, void (*out)(void *, AVPacket *), void *op
         av_audio_fifo_read(a->fifo, (void **)a->out->data, n);
         a->out->pts = a->samples;
         a->samples += n;
-        if ((rc = avcodec_send_frame(a->enc, a->out)) < 0)
+        if ((rc = rl_aac_encode(a->enc, a->out, a->pkt, a->start_ms, &a->out_samples, out,
+                                opaque)) < 0)
             return rc;
-        /* Stamped by our own count of samples out: the encoder's stamps start negative (its
-         * priming), which would put audio before the first video frame. */
-        while (avcodec_receive_packet(a->enc, a->pkt) >= 0) {
-            a->pkt->pts = a->pkt->dts = a->start_ms + a->out_samples * 1000 / a->enc->sample_rate;
-            a->pkt->duration = n * 1000 / a->enc->sample_rate;
-            a->out_samples += n;
-            out(opaque, a->pkt);
-            av_packet_unref(a->pkt);
-        }
     }
     return 0;
 }
@@ -172,9 +182,8 @@ void rl_audio_free(rl_audio_t **pa)
 
     if (!a)
         return;
-    if (a->enc && a->pkt && avcodec_send_frame(a->enc, NULL) >= 0) /* leave nothing queued */
-        while (avcodec_receive_packet(a->enc, a->pkt) >= 0)
-            av_packet_unref(a->pkt);
+    if (a->enc && a->pkt) /* leave nothing queued */
+        rl_aac_encode(a->enc, NULL, a->pkt, 0, &a->out_samples, NULL, NULL);
     avcodec_free_context(&a->dec);
     avcodec_free_context(&a->enc);
     avcodec_parameters_free(&a->par);

@@ -25,4 +25,11 @@ void rl_audio_free(rl_audio_t **a);
  * frees, also on failure). Returns 0 or an AVERROR. */
 int rl_aac_open(AVCodecContext **out, const AVCodecParameters *like, int bit_rate);
 
+/* Encodes frame (NULL: drains) with the AAC encoder c, passing each packet to out (NULL: drops
+ * it). Packets are stamped in ms from start_ms by the count of samples already out, kept in
+ * *out_samples, not by the encoder: its stamps start negative (its priming), which would put
+ * audio before the first video frame. Returns 0 or an AVERROR. */
+int rl_aac_encode(AVCodecContext *c, const AVFrame *frame, AVPacket *pkt, int64_t start_ms,
+                  int64_t *out_samples, void (*out)(void *, AVPacket *), void *opaque);
+
 #endif

@@ -8,9 +8,9 @@
 #include <libavutil/channel_layout.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "audio.h"
+#include "clock.h"
 #include "log.h"
 #include "overlay/slate.h"
 
@@ -25,14 +25,6 @@ struct rl_filler_s {
     int64_t start_ms, audio_ms, last_ms, next_video_ms, samples, out_samples, frames;
     double start_wall;
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
 
 /* An AAC-LC encoder matching the publisher's rate and channels, and one silent frame for it. */
 static int open_silence(rl_filler_t *f, const AVCodecParameters *a)
@@ -71,7 +63,7 @@ rl_filler_t *rl_filler_new(rl_transcode_t *tc, rl_packager_t *pk, const AVCodecP
                         .audio_ms = audio_ms,
                         .last_ms = video_ms,
                         .next_video_ms = video_ms,
-                        .start_wall = now_ms() };
+                        .start_wall = rl_now() * 1000 };
     if (!(f->pkt = av_packet_alloc()) ||
         !(f->slate =
               ov_slate_render(w, h, fmt, "Back soon", "马上回来 · The live sale resumes shortly")))
@@ -87,6 +79,11 @@ fail:
     return NULL;
 }
 
+static void to_packager(void *pk, AVPacket *pkt)
+{
+    rl_packager_audio(pk, pkt);
+}
+
 static void send_audio_until(rl_filler_t *f, int64_t due)
 {
     AVCodecContext *c = f->aenc;
@@ -94,22 +91,15 @@ static void send_audio_until(rl_filler_t *f, int64_t due)
     while (c && f->audio_ms + f->samples * 1000 / c->sample_rate <= due) {
         f->silence->pts = f->samples;
         f->samples += f->silence->nb_samples;
-        if (avcodec_send_frame(c, f->silence) < 0)
+        if (rl_aac_encode(c, f->silence, f->pkt, f->audio_ms, &f->out_samples, to_packager, f->pk) <
+            0)
             return;
-        /* Stamped by our own count: the encoder's stamps start negative (its priming). */
-        while (avcodec_receive_packet(c, f->pkt) >= 0) {
-            f->pkt->pts = f->pkt->dts = f->audio_ms + f->out_samples * 1000 / c->sample_rate;
-            f->pkt->duration = c->frame_size * 1000 / c->sample_rate;
-            f->out_samples += c->frame_size;
-            rl_packager_audio(f->pk, f->pkt);
-            av_packet_unref(f->pkt);
-        }
     }
 }
 
 int rl_filler_run(rl_filler_t *f)
 {
-    int64_t due = f->start_ms + (int64_t)(now_ms() - f->start_wall);
+    int64_t due = f->start_ms + (int64_t)(rl_now() * 1000 - f->start_wall);
 
     while (f->next_video_ms <= due) {
         f->slate->pts = f->next_video_ms;
@@ -134,9 +124,8 @@ void rl_filler_free(rl_filler_t **pf)
         return;
     av_frame_free(&f->slate);
     av_frame_free(&f->silence);
-    if (f->aenc && avcodec_send_frame(f->aenc, NULL) >= 0) /* drain, so nothing is left queued */
-        while (avcodec_receive_packet(f->aenc, f->pkt) >= 0)
-            av_packet_unref(f->pkt);
+    if (f->aenc) /* drain, so nothing is left queued */
+        rl_aac_encode(f->aenc, NULL, f->pkt, 0, &f->out_samples, NULL, NULL);
     avcodec_free_context(&f->aenc);
     av_packet_free(&f->pkt);
     free(f);

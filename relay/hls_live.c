@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "proto/status.h"
 #include "transcode.h"
 
@@ -80,14 +81,6 @@ struct rl_hls_s {
     int next_init_id;
     rl_blob_t *master; /* rendered master playlist, until the next change */
 };
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms)
 {
@@ -352,7 +345,7 @@ static void apply_part(rl_hls_t *h, rung_t *r, ev_t *e)
     }
     s->parts[s->nparts++] = (part_t){ e->part.duration, e->part.independent, e->data };
     if (e->part.arrival_us) /* from the source packet's arrival to now, when it can be fetched */
-        r->ready_ms[r->nready++ % LATENCIES] = (float)(mono_us() - e->part.arrival_us) / 1000;
+        r->ready_ms[r->nready++ % LATENCIES] = (float)(rl_now_us() - e->part.arrival_us) / 1000;
     e->data = NULL;
     if (e->part.msn >= h->next_msn)
         h->next_msn = e->part.msn + 1;
@@ -472,28 +465,38 @@ static int to_blob(hls_buf_t *b, int rc, rl_blob_t **out)
     return rc < 0 ? rc : 0;
 }
 
-static int render_master(rl_hls_t *h, rl_blob_t **out)
+int rl_hls_write_master(hls_buf_t *out, const rl_hls_rung_t *rungs, int n)
 {
     hls_variant_t v[RL_MAX_RUNGS];
     char uris[RL_MAX_RUNGS][40];
+
+    n = n < RL_MAX_RUNGS ? n : RL_MAX_RUNGS;
+    for (int i = 0; i < n; i++) {
+        const rl_hls_rung_t *d = &rungs[i];
+        snprintf(uris[i], sizeof(uris[i]), "%s/media.m3u8", d->name);
+        v[i] = (hls_variant_t){ uris[i],  d->bandwidth, d->avg_bandwidth, d->codecs,
+                                d->width, d->height,    d->frame_rate };
+    }
+    return hls_write_master(out, v, (size_t)n);
+}
+
+static int render_master(rl_hls_t *h, rl_blob_t **out)
+{
+    rl_hls_rung_t active[RL_MAX_RUNGS];
     hls_buf_t b;
     int n = 0;
 
     for (int i = 0; i < h->nrungs; i++) {
-        rl_hls_rung_t *d = &h->rungs[i].desc;
         if (!h->rungs[i].active)
             continue;
         if (!h->rungs[i].nsegs) /* list the ladder whole, once every rung has media */
             return h->ended ? -ENOENT : RL_EAGAIN;
-        snprintf(uris[n], sizeof(uris[n]), "%s/media.m3u8", d->name);
-        v[n] = (hls_variant_t){ uris[n],  d->bandwidth, d->avg_bandwidth, d->codecs,
-                                d->width, d->height,    d->frame_rate };
-        n++;
+        active[n++] = h->rungs[i].desc;
     }
     if (!n)
         return h->ended ? -ENOENT : RL_EAGAIN;
     hls_buf_init(&b, 1 << 16);
-    return to_blob(&b, hls_write_master(&b, v, (size_t)n), out);
+    return to_blob(&b, rl_hls_write_master(&b, active, n), out);
 }
 
 int rl_hls_master(rl_hls_t *h, rl_blob_t **out)

@@ -40,6 +40,10 @@ void rl_hls_post_end(rl_hls_t *h); /* no more media: the playlists get EXT-X-END
 /* Network thread. Applies posted changes; returns 1 if the window changed. */
 int rl_hls_drain(rl_hls_t *h);
 
+/* The master playlist listing these renditions ("<name>/media.m3u8"), for the live window and
+ * for recordings alike. */
+int rl_hls_write_master(hls_buf_t *out, const rl_hls_rung_t *rungs, int n);
+
 /* Numbering that continues across workers and server restarts: media sequence numbers and init
  * ids start from the wall clock in seconds, and only ever increase. */
 uint64_t rl_hls_next_msn(const rl_hls_t *h);

@@ -399,11 +399,12 @@ static void track_end(rl_media_t *m, int kind, const AVPacket *pkt)
     AVRational fps;
     int w, h, fmt;
     int64_t dur = pkt->duration;
+    int64_t *end = kind == RL_MEDIA_VIDEO ? &m->video_end : &m->audio_end;
 
     if (kind == RL_MEDIA_VIDEO && m->tc && rl_transcode_source(m->tc, &w, &h, &fmt, &fps) == 0)
         dur = (int64_t)(1000 / av_q2d(fps) + 0.5);
-    if (pkt->pts + dur > (kind == RL_MEDIA_VIDEO ? m->video_end : m->audio_end))
-        *(kind == RL_MEDIA_VIDEO ? &m->video_end : &m->audio_end) = pkt->pts + dur;
+    if (pkt->pts + dur > *end)
+        *end = pkt->pts + dur;
 }
 
 static void hls_packet(rl_media_t *m, int kind, AVPacket *pkt)

@@ -15,6 +15,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "transcode.h"
+
 enum { RL_MEDIA_VIDEO = 0, RL_MEDIA_AUDIO = 1, RL_MEDIA_NB };
 
 typedef struct rl_media_s rl_media_t;
@@ -43,7 +45,7 @@ typedef struct rl_media_stats_s {
     atomic_uint_fast64_t media_ms;       /* source media time transcoded */
     atomic_uint_fast64_t dropped_no_key; /* video skipped by the decoder until a keyframe */
     /* per rung, in ladder order: encoder speed in thousandths of real time */
-    atomic_uint_fast32_t rung_speed_milli[6];
+    atomic_uint_fast32_t rung_speed_milli[RL_MAX_RUNGS];
 } rl_media_stats_t;
 
 /* Starts the worker thread. Returns NULL with err filled on failure. */

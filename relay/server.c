@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -27,14 +26,6 @@ static const struct lws_protocols rtmp_protocols[] = {
     { "rtmp", rl_ingest_callback, sizeof(rl_ingest_t *), 0, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
-
-double rl_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 rl_server_t *rl_server_from_wsi(struct lws *wsi)
 {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "clock.h"
 #include "config.h"
 #include "transcode.h"
 
@@ -62,7 +63,6 @@ int rl_server_run(rl_server_t *srv);
 void rl_server_abort(rl_server_t *srv);
 
 rl_server_t *rl_server_from_wsi(struct lws *wsi);
-double rl_now(void); /* monotonic seconds */
 
 /* Hands a media worker over to be joined once its thread exits. */
 void rl_server_retire_media(rl_server_t *srv, rl_media_t *m);

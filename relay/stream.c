@@ -304,7 +304,7 @@ static int push_frame(rl_stream_t *st, int kind, int64_t dts, const flv_tag_t *t
     pkt->dts = dts;
     pkt->pts = dts + t->cts;
     pkt->time_base = (AVRational){ 1, 1000 };
-    pkt->opaque = (void *)(intptr_t)(int64_t)(rl_now() * 1e6); /* for part-ready latency */
+    pkt->opaque = (void *)(intptr_t)rl_now_us(); /* for part-ready latency */
     if (kind == RL_MEDIA_AUDIO && st->sample_rate > 0 && t->codec == FLV_CODEC_AAC)
         pkt->duration = 1024 * 1000 / st->sample_rate;
     if (kind == RL_MEDIA_AUDIO || t->keyframe)
@@ -412,12 +412,12 @@ static json_t *renditions_json(const rl_stream_t *st)
 
     for (int i = 0; st->hls && rl_hls_rung_info(st->hls, i, &d, &p50, &p95) == 0; i++)
         json_array_append_new(
-            arr, json_pack("{s:s, s:i, s:i, s:i, s:f, s:I, s:{s:f, s:f}}", "name", d.name, "width",
-                           d.width, "height", d.height, "bitrate_kbps", d.avg_bandwidth / 1000,
-                           "encoder_speed",
-                           ms && i < 6 ? atomic_load(&ms->rung_speed_milli[i]) / 1000.0 : 0.0,
-                           "dropped_frames", (json_int_t)dropped, "part_ready_ms", "p50", p50,
-                           "p95", p95));
+            arr,
+            json_pack(
+                "{s:s, s:i, s:i, s:i, s:f, s:I, s:{s:f, s:f}}", "name", d.name, "width", d.width,
+                "height", d.height, "bitrate_kbps", d.avg_bandwidth / 1000, "encoder_speed",
+                ms && i < RL_MAX_RUNGS ? atomic_load(&ms->rung_speed_milli[i]) / 1000.0 : 0.0,
+                "dropped_frames", (json_int_t)dropped, "part_ready_ms", "p50", p50, "p95", p95));
     return arr;
 }
 

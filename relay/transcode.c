@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 typedef struct rung_state_s {
@@ -112,14 +112,6 @@ int rl_ladder_parse(const char *s, rl_rung_t *out, int max, char *err, size_t er
         return snprintf(err, errlen, "ladder: no rungs"), -EINVAL;
     qsort(out, (size_t)n, sizeof(*out), taller_first);
     return n;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 rl_transcode_t *rl_transcode_open(const rl_transcode_opts_t *o, char *err, size_t errlen)
@@ -320,10 +312,10 @@ int rl_transcode_frame(rl_transcode_t *t, AVFrame *f)
         t->o.compose(t->o.opaque, f);
     mark_keyframe(t, f);
     for (int i = 0; i < t->nrungs && rc >= 0; i++) {
-        t0 = now_s();
+        t0 = rl_now();
         rc = encode_rung(t, i, f);
-        t->stats.rung_seconds[i] += now_s() - t0;
-        t->stats.encode_seconds += now_s() - t0;
+        t->stats.rung_seconds[i] += rl_now() - t0;
+        t->stats.encode_seconds += rl_now() - t0;
         t->stats.rung_frames[i]++;
     }
     return rc;

@@ -71,21 +71,14 @@ static int write_file(const char *path, const char *data, size_t len)
     return rename(tmp, path) < 0 ? -errno : 0;
 }
 
-static void write_master(rl_vod_t *v)
+static void write_master(rl_vod_t *v, const rl_hls_rung_t *rungs)
 {
-    hls_variant_t var[RL_MAX_RUNGS];
-    char uris[RL_MAX_RUNGS][40], path[700];
+    char path[700];
     hls_buf_t b;
 
-    for (int i = 0; i < v->nrungs; i++) {
-        rl_hls_rung_t *d = &v->r[i].desc;
-        snprintf(uris[i], sizeof(uris[i]), "%s/media.m3u8", d->name);
-        var[i] = (hls_variant_t){ uris[i],  d->bandwidth, d->avg_bandwidth, d->codecs,
-                                  d->width, d->height,    d->frame_rate };
-    }
     hls_buf_init(&b, 1 << 16);
     snprintf(path, sizeof(path), "%s/master.m3u8", v->dir);
-    if (hls_write_master(&b, var, (size_t)v->nrungs) == 0 && write_file(path, b.data, b.len) < 0)
+    if (rl_hls_write_master(&b, rungs, v->nrungs) == 0 && write_file(path, b.data, b.len) < 0)
         rl_err("vod_write", "stream=%s path=%s error=\"%s\"", v->id, path, strerror(errno));
     hls_buf_free(&b);
 }
@@ -105,12 +98,20 @@ void rl_vod_rungs(rl_vod_t *v, const rl_hls_rung_t *rungs, int n)
         if (mkdir(path, 0755) < 0 && errno != EEXIST)
             fail(v, &v->r[i], "mkdir");
     }
-    write_master(v);
+    write_master(v, rungs);
 }
 
 static void file_path(const rl_vod_t *v, int rung, const char *name, char *path, size_t size)
 {
     snprintf(path, size, "%s/%s/%s", v->dir, v->r[rung].desc.name, name);
+}
+
+static void seg_path(const rl_vod_t *v, int rung, uint64_t msn, char *path, size_t size)
+{
+    char name[40];
+
+    snprintf(name, sizeof(name), "seg-%llu.m4s", (unsigned long long)msn);
+    file_path(v, rung, name, path, size);
 }
 
 void rl_vod_init(rl_vod_t *v, int rung, int init_id, const uint8_t *data, size_t len)
@@ -128,13 +129,12 @@ void rl_vod_init(rl_vod_t *v, int rung, int init_id, const uint8_t *data, size_t
 void rl_vod_part(rl_vod_t *v, const rl_part_info_t *p, const uint8_t *data, size_t len)
 {
     vod_rung_t *r = p->rung < v->nrungs ? &v->r[p->rung] : NULL;
-    char name[40], path[700];
+    char path[700];
 
     if (!r || r->failed || (!r->seg && p->index != 0))
         return;
     if (!r->seg) {
-        snprintf(name, sizeof(name), "seg-%llu.m4s", (unsigned long long)p->msn);
-        file_path(v, p->rung, name, path, sizeof(path));
+        seg_path(v, p->rung, p->msn, path, sizeof(path));
         if (!(r->seg = fopen(path, "wb"))) {
             fail(v, r, "segment");
             return;
@@ -199,10 +199,9 @@ void rl_vod_close(rl_vod_t **pv)
         return;
     for (int i = 0; i < v->nrungs; i++) {
         if (v->r[i].seg) { /* an unfinished segment is not listed, nor kept */
-            char name[40], path[700];
+            char path[700];
             fclose(v->r[i].seg);
-            snprintf(name, sizeof(name), "seg-%llu.m4s", (unsigned long long)v->r[i].cur.msn);
-            file_path(v, i, name, path, sizeof(path));
+            seg_path(v, i, v->r[i].cur.msn, path, sizeof(path));
             unlink(path);
         }
         if (!v->r[i].failed && v->r[i].nsegs)

@@ -283,18 +283,6 @@ static void client_amf(client_t *c, uint32_t csid, uint8_t type, uint32_t msid, 
     client_msg(c, csid, type, msid, ts, a->b + !amf3, (size_t)(a->w.p - a->b) - !amf3);
 }
 
-static void put_str_prop(amf_wr_t *w, const char *key, const char *value)
-{
-    amf_write_key(w, key);
-    amf_write_string(w, value);
-}
-
-static void put_num_prop(amf_wr_t *w, const char *key, double value)
-{
-    amf_write_key(w, key);
-    amf_write_number(w, value);
-}
-
 /* connect as FFmpeg sends it when publishing: app, type, flashVer, tcUrl. */
 static void client_connect_as(client_t *c, uint8_t type, double tid)
 {
@@ -304,10 +292,10 @@ static void client_connect_as(client_t *c, uint8_t type, double tid)
     amf_write_string(w, "connect");
     amf_write_number(w, tid);
     amf_write_object_start(w);
-    put_str_prop(w, "app", APP);
-    put_str_prop(w, "type", "nonprivate");
-    put_str_prop(w, "flashVer", FLASH_VER);
-    put_str_prop(w, "tcUrl", TC_URL);
+    amf_write_string_prop(w, "app", APP);
+    amf_write_string_prop(w, "type", "nonprivate");
+    amf_write_string_prop(w, "flashVer", FLASH_VER);
+    amf_write_string_prop(w, "tcUrl", TC_URL);
     amf_write_object_end(w);
     client_amf(c, CSID_SYSTEM, type, 0, 0, &a);
 }
@@ -358,14 +346,14 @@ static void client_metadata_as(client_t *c, uint8_t type)
     amf_write_string(w, "@setDataFrame");
     amf_write_string(w, "onMetaData");
     amf_write_ecma_start(w, 8);
-    put_num_prop(w, "duration", 0);
-    put_num_prop(w, "width", 320);
-    put_num_prop(w, "height", 240);
-    put_num_prop(w, "videodatarate", 0);
-    put_num_prop(w, "framerate", 10);
-    put_num_prop(w, "videocodecid", 7);
-    put_str_prop(w, "encoder", "Lavf59.27.100");
-    put_num_prop(w, "filesize", 0);
+    amf_write_number_prop(w, "duration", 0);
+    amf_write_number_prop(w, "width", 320);
+    amf_write_number_prop(w, "height", 240);
+    amf_write_number_prop(w, "videodatarate", 0);
+    amf_write_number_prop(w, "framerate", 10);
+    amf_write_number_prop(w, "videocodecid", 7);
+    amf_write_string_prop(w, "encoder", "Lavf59.27.100");
+    amf_write_number_prop(w, "filesize", 0);
     amf_write_object_end(w);
     client_amf(c, CSID_SOURCE, type, 1, 0, &a);
 }

@@ -1,0 +1,25 @@
+/* Monotonic time, for durations, deadlines and latencies: never the wall clock, which may jump.
+ * Any thread. */
+#ifndef RELAY_CLOCK_H
+#define RELAY_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline double rl_now(void) /* seconds */
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline int64_t rl_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+#endif
