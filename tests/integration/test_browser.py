@@ -15,9 +15,12 @@ def test_watch_page_plays_live_stream(shopcast):
     pub = publish(shopcast.rtmp_url(s["key"]), seconds=25, size="1280x720")
     wait_until(lambda: shopcast.request("GET", "/hls/%s/master.m3u8" % s["id"])[0] == 200, 20,
                "master playlist")
-    out = subprocess.run(["node", PLAY, "http://127.0.0.1:%d/watch/%s" % (shopcast.http_port,
-                                                                          s["id"]), "6"],
-                         capture_output=True, text=True, timeout=120)
+    try:
+        out = subprocess.run(["node", PLAY, "http://127.0.0.1:%d/watch/%s" % (
+            shopcast.http_port, s["id"]), "6"], capture_output=True, text=True, timeout=120)
+    finally:
+        pub.kill()
+        pub.wait()
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert "error" not in r, r
@@ -27,5 +30,3 @@ def test_watch_page_plays_live_stream(shopcast):
     assert r["width"] in (1280, 640), r
     assert r["title"] == "Roast chicken from the village"
     assert r["badge"] == "live"
-    pub.kill()
-    pub.wait()

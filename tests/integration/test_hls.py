@@ -123,7 +123,7 @@ def test_ladder_playlists_parts_and_blocking_reload(hls_server):
     wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) >= 9, 20, "9 segments")
     status, delta = get(sc, media + "?_HLS_skip=YES")
     assert "#EXT-X-SKIP:SKIPPED-SEGMENTS=" in delta.decode()
-    pub.wait(timeout=40)
+    assert pub.wait(timeout=40) == 0
 
 
 def test_hls_bad_requests(hls_server):
@@ -152,11 +152,37 @@ def test_hls_bad_requests(hls_server):
     assert get(sc, media + "?_HLS_msn=%d" % (last + 3))[0] == 400
     assert get(sc, media + "?_HLS_part=1")[0] == 400
     assert get(sc, media + "?_HLS_msn=abc")[0] == 400
-    pub.wait(timeout=30)
-    # Once the publisher is gone no new media comes: a blocking request ends in 503, not a hang.
+    assert pub.wait(timeout=30) == 0
+    # Once the stream has ended, a blocking request past its end is answered at once with the
+    # final playlist, not held.
+    wait_until(lambda: b"#EXT-X-ENDLIST" in get(sc, media)[1], 20, "ENDLIST")
+    segs, _, _ = parse_media(get(sc, media)[1].decode())
+    status, body = get(sc, media + "?_HLS_msn=%d" % (segs[-1]["msn"] + 1), timeout=30)
+    assert status == 200 and b"#EXT-X-ENDLIST" in body
+
+
+def test_blocking_request_gives_up_when_media_stops(hls_server, h264_clips):
+    """A publisher still connected but sending nothing: the request for the next segment is held
+    at most three target durations (RFC 8216bis 6.2.5.2), then answered 503."""
+    from rtmp_client import Publisher
+    sc = hls_server
+    s = sc.create_stream("Apples, then silence")
+    pub = Publisher("127.0.0.1", sc.rtmp_port)
+    assert pub.publish(s["key"])
+    pub.send_media(h264_clips[0], "avc", pace=True)
+    media = "/hls/%s/360p/media.m3u8" % s["id"]
+
+    def settled():  # the worker has packaged all it will from what was sent
+        before = get(sc, media)[1]
+        time.sleep(1)
+        return b"seg-" in before and get(sc, media)[1] == before
+
+    wait_until(settled, 20, "the window to stop changing")
     segs, _, _ = parse_media(get(sc, media)[1].decode())
     status, _ = get(sc, media + "?_HLS_msn=%d" % (segs[-1]["msn"] + 1), timeout=30)
-    assert status in (200, 503)
+    assert status == 503
+    assert sc.stream(s["id"])["live"], "the publisher is still connected"
+    pub.unpublish(s["key"])
 
 
 def probe_frames(url, stream):
@@ -265,6 +291,7 @@ def test_resolution_change_and_broken_input_recover(hls_server, h264_clips):
     end = pub.send_media(h264_clips[0], "avc", offset=end - 500, mangle=corrupt, pace=True)
     pub.send_media(h264_clips[1], "avc", offset=end + 40, pace=True)
     media = "/hls/%s/360p/media.m3u8" % s["id"]
+    wait_until(lambda: get(sc, media)[1].count(b"#EXT-X-MAP") >= 2, 20, "a new init segment")
     text = get(sc, media)[1].decode()
     assert text.count("#EXT-X-MAP") >= 2, "a new init segment after the resolution change"
     assert "#EXT-X-DISCONTINUITY" in text
