@@ -2,7 +2,8 @@
 # Glass-to-glass latency: from a frame being made to the same frame being shown in a browser.
 # shopcast (transcoding on, the default ladder, LL-HLS, its /watch/<id> page: hls.js in
 # low-latency mode) against Debian's nginx + libnginx-mod-rtmp (hls on; 1 s fragments, 6 s
-# playlist; a plain hls.js page with lowLatencyMode off), measured in the same run.
+# playlist; an hls.js page with lowLatencyMode off and the same catch-up settings as shopcast's
+# page), measured in the same run.
 #
 # The "camera" is bench/lib/clockgen.py: raw 1280x720 yuv420p frames at 30 fps, paced to the
 # wall clock, each carrying the wall-clock ms at which it was made as a row of 48 big blocks,

@@ -139,7 +139,11 @@ print("machine busy %s%% during the probe; load1 %s at start, %s at end; camera 
 print()
 print("goal: p95 <= part duration + 100 ms = %.0f ms" % goal)
 for rung, (ap, last, first) in out.items():
-    print("  %s: API p95 %.0f ms -> ratio %.2f (%s)" % (rung, ap, ap / goal, "met" if ap <= goal else "NOT met"), end="")
+    # The API times a part from its last frame's arrival; the goal is per frame, and the part's
+    # first frame also waits for the rest of the part to arrive.
+    worst = ap + part_ms - frame_ms
+    print("  %s: API p95 %.0f ms + the part's other frames %.0f ms = %.0f ms -> ratio %.2f (%s)" % (
+        rung, ap, part_ms - frame_ms, worst, worst / goal, "met" if worst <= goal else "NOT met"), end="")
     if first is not None:
         print("; client, from capture of the part's first frame: p95 %.0f ms -> ratio %.2f (%s)" % (
             first, first / goal, "met" if first <= goal else "NOT met"))

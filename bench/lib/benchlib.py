@@ -28,12 +28,8 @@ as `benchlib SUBCOMMAND ARG...`.
                                               and ratios; TSV columns: server n rep elapsed_s
                                               media_s cpu_s net_thread_s publishers_s
                                               machine_busy_pct dropped
-    benchlib.py pct FILE P...                 percentiles of the numbers in FILE (one a line)
-    benchlib.py clock-decode RAWFILE          reads the wall-clock row (see clockgen.py) from one
-                                              1280x720 gray frame; prints the ms or exits 1
 """
 import json
-import os
 import socket
 import statistics
 import sys
@@ -312,36 +308,6 @@ def report(tsv):
     return 0
 
 
-# ---- numbers and frames ----
-
-def percentile(sorted_vals, p):
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_vals:
-        return float("nan")
-    k = max(0, min(len(sorted_vals) - 1, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
-    return sorted_vals[k]
-
-
-def pct(path, *ps):
-    with open(path) as f:
-        vals = sorted(float(l) for l in f if l.strip())
-    print(" ".join("%.1f" % percentile(vals, float(p)) for p in ps))
-    return 0
-
-
-def clock_decode(path):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import clockgen  # the clock layout lives there
-
-    with open(path, "rb") as f:
-        y = f.read()
-    ms = clockgen.decode_gray(y, 1280, 720)
-    if ms is None:
-        return 1
-    print(ms)
-    return 0
-
-
 COMMANDS = {
     "freeport": freeport,
     "wait-tcp": wait_tcp,
@@ -354,8 +320,6 @@ COMMANDS = {
     "shopcast-check": shopcast_check,
     "nginx-check": nginx_check,
     "report": report,
-    "pct": pct,
-    "clock-decode": clock_decode,
 }
 
 

@@ -14,7 +14,7 @@ precomputed frames played in a loop, so that the encoder needs its full bitrate 
 camera) and a white square moving across it. Frames are paced to the wall clock (frame n is made at start + n/fps); if
 the reader stalls, frames are late rather than dropped, and --stats records how late.
 (The same layout is read in the browser by g2g_probe.mjs and from decoded frames by
-benchlib.py clock-decode.)
+part_probe.py, through decode_gray.)
 """
 import argparse
 import os
