@@ -10,7 +10,7 @@
 #   split -> [1280x720 as is | scale 640x360 bilinear] -> two libx264 veryfast tune zerolatency
 #   encodes (2500k / 800k, maxrate = bufsize = bitrate, no B-frames, rc-lookahead 0, scenecut 0,
 #   an IDR every 1 s), AAC copied, -f hls fMP4 with 1 s segments
-# which are the encoder settings shopcast uses (relay/transcode.c). Each server's utime+stime
+# which are the encoder settings shopcast uses (relay/media/transcode.c). Each server's utime+stime
 # (/proc/PID/stat, all threads) is read at the start and end of a BENCH_WINDOW-second window
 # that starts BENCH_WARMUP seconds after the first HLS segments exist. A run counts only if the
 # server kept up with real time (shopcast: API encoder_speed >= 0.9 on every rung and no dropped

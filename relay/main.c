@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config.h"
-#include "log.h"
-#include "server.h"
+#include "relay/core/config.h"
+#include "relay/core/log.h"
+#include "relay/relay.h"
 
 int main(int argc, char **argv)
 {
@@ -23,10 +23,10 @@ int main(int argc, char **argv)
     rl_log_route_ffmpeg();
     rl_info("start", "version=%s config=%s", SHOPCAST_VERSION,
             cfg.config_file[0] ? cfg.config_file : "(defaults)");
-    if (rl_server_init(&srv, &cfg, err, sizeof(err)) < 0) {
+    if (rl_relay_init(&srv, &cfg, err, sizeof(err)) < 0) {
         rl_err("start_failed", "error=\"%s\"", err);
-        rl_server_abort(&srv);
+        rl_relay_abort(&srv);
         return 1;
     }
-    return rl_server_run(&srv) ? 1 : 0;
+    return rl_relay_run(&srv) ? 1 : 0;
 }

@@ -10,6 +10,9 @@ scripts/deps.sh test
 
 step() { printf '\n=== %s\n' "$*"; }
 
+step "layout (which folder may include which)"
+scripts/check-layout.sh
+
 step "build (warnings are errors)"
 [ -d build ] || meson setup build
 meson configure build -Dwerror=true

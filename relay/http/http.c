@@ -1,0 +1,262 @@
+/* HTTP transport on the libwebsockets loop: a request's life, dispatch, responses in one send.
+ *
+ * Every response body is a blob (relay/core/blob.h). A GET answered at once is written from
+ * inside the request callback; headers go in the blob's headroom, so status line, headers and
+ * body leave in one send and the body is never copied by us (HLS media and playlists are shared
+ * blobs). The resources themselves live in relay/routes/, one file each. */
+#include "relay/http/http.h"
+
+#include <errno.h>
+#include <libavutil/avstring.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay/core/log.h"
+
+/* Takes over the reference to body (NULL: none). */
+void rl_http_respond(rl_http_req_t *r, int status, const char *ctype, rl_blob_t *body)
+{
+    rl_blob_unref(&r->resp);
+    r->status = status;
+    r->ctype = ctype;
+    if (!r->cache)
+        r->cache = "no-store";
+    r->resp = body;
+    r->ready = 1;
+    if (!r->in_callback)
+        lws_callback_on_writable(r->wsi);
+}
+
+/* Takes ownership of the malloc'ed text s (NULL when out of memory: 500, no body). */
+void rl_http_respond_text(rl_http_req_t *r, int status, const char *ctype, char *s, size_t len)
+{
+    rl_blob_t *b = s ? rl_blob_copy(s, len) : NULL;
+
+    free(s);
+    rl_http_respond(r, b ? status : 500, ctype, b);
+}
+
+/* Takes ownership of j. */
+void rl_http_respond_json(rl_http_req_t *r, int status, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+
+    json_decref(j);
+    rl_http_respond_text(r, status, "application/json", s, s ? strlen(s) : 0);
+}
+
+void rl_http_error(rl_http_req_t *r, int status, const char *msg)
+{
+    rl_http_respond_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+rl_http_req_t *rl_http_take_pending(rl_server_t *srv, uint64_t id)
+{
+    for (rl_http_req_t **pp = &srv->http_pending; *pp; pp = &(*pp)->next)
+        if ((*pp)->id == id) {
+            rl_http_req_t *r = *pp;
+            *pp = r->next;
+            r->next = NULL;
+            return r;
+        }
+    return NULL;
+}
+
+/* Parks r until a reply (Redis, or a file read) comes back with its id. */
+void rl_http_wait_reply(rl_http_req_t *r)
+{
+    r->next = r->srv->http_pending;
+    r->srv->http_pending = r;
+}
+
+/* Constant time, so the token cannot be guessed byte by byte from response times. */
+int rl_http_is_operator(rl_http_req_t *r)
+{
+    char hdr[256];
+    const char *want = r->srv->operator_token;
+    size_t n = strlen(want), i;
+    unsigned diff = 0;
+
+    if (lws_hdr_copy(r->wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) <= 7 ||
+        strncasecmp(hdr, "Bearer ", 7) || strlen(hdr + 7) != n)
+        return 0;
+    for (i = 0; i < n; i++)
+        diff |= (unsigned)(hdr[7 + i] ^ want[i]);
+    return !diff;
+}
+
+/* An id is short, lowercase letters and digits: anything else cannot be one of ours. */
+int rl_http_valid_id(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789");
+
+    return n > 0 && n < 32 && !s[n];
+}
+
+/* Whether the path fits the route: exactly, or the prefix followed by an id or by anything. */
+static int path_fits(const rl_route_t *rt, const char *path, size_t n)
+{
+    if (rt->arg == RL_ROUTE_EXACT)
+        return !strcmp(path, rt->path);
+    return !strncmp(path, rt->path, n) && (rt->arg != RL_ROUTE_ID || rl_http_valid_id(path + n));
+}
+
+static void dispatch(rl_http_req_t *r)
+{
+    const rl_route_t *rt;
+    size_t n;
+    int path_matched = 0;
+
+    for (size_t i = 0; i < r->srv->nroutes; i++) {
+        rt = &r->srv->routes[i];
+        n = strlen(rt->path);
+        if (!path_fits(rt, r->path, n))
+            continue;
+        path_matched = 1;
+        if (rt->method != r->method)
+            continue;
+        if (rt->operator_only && !rl_http_is_operator(r)) {
+            rl_http_error(r, 401, "operator bearer token required");
+            return;
+        }
+        rt->fn(r, r->path + (rt->arg != RL_ROUTE_EXACT ? n : 0));
+        return;
+    }
+    rl_http_error(r, path_matched ? 405 : 404, path_matched ? "method not allowed" : "not found");
+}
+
+_Static_assert(RL_BLOB_HEADROOM >= LWS_PRE + 512, "blob headroom too small for our headers");
+
+/* One send for headers and body on HTTP/1: the header block is placed in the body blob's headroom,
+ * right before the body. The blob may be shared with other responses, but the headroom is only
+ * scratch for the duration of this lws_write (one thread; lws copies whatever the socket did not
+ * take). Under a multiplexing role (h2) headers and body go as lws wants them, in two writes;
+ * the blob's headroom still provides the LWS_PRE lws needs in front of the body. */
+static int write_response(rl_http_req_t *r)
+{
+    uint8_t hdr[RL_BLOB_HEADROOM], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+    size_t hlen, blen = r->resp ? r->resp->len : 0;
+    int h1 = lws_get_network_wsi(r->wsi) == r->wsi;
+
+    r->ready = 0;
+    if (lws_add_http_common_headers(r->wsi, (unsigned)r->status, r->ctype, blen, &p, end) ||
+        lws_add_http_header_by_name(r->wsi, (const uint8_t *)"access-control-allow-origin:",
+                                    (const uint8_t *)"*", 1, &p, end) ||
+        lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const uint8_t *)r->cache, (int)strlen(r->cache), &p, end))
+        return -1;
+    if (h1 && blen) {
+        if (lws_finalize_http_header(r->wsi, &p, end))
+            return -1;
+        hlen = (size_t)(p - start);
+        memcpy(r->resp->data - hlen, start, hlen);
+        if (lws_write(r->wsi, r->resp->data - hlen, hlen + blen, LWS_WRITE_HTTP_FINAL) <
+            (int)(hlen + blen))
+            return -1;
+    } else {
+        if (lws_finalize_write_http_header(r->wsi, start, &p, end))
+            return -1;
+        if (blen && lws_write(r->wsi, r->resp->data, blen, LWS_WRITE_HTTP_FINAL) < (int)blen)
+            return -1;
+    }
+    rl_blob_unref(&r->resp);
+    return lws_http_transaction_completed(r->wsi) ? -1 : 0;
+}
+
+static rl_method_t method_of(struct lws *wsi)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+        return RL_GET;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+        return RL_POST;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
+        return RL_DELETE;
+    return RL_OTHER;
+}
+
+static void req_reset(rl_http_req_t *r)
+{
+    if (r->srv)
+        rl_http_take_pending(r->srv, r->id);
+    if (r->on_reset)
+        r->on_reset(r);
+    free(r->body);
+    rl_blob_unref(&r->resp);
+    memset(r, 0, sizeof(*r));
+}
+
+static int on_http(rl_http_req_t *r, struct lws *wsi, const char *path)
+{
+    char cl[32];
+
+    req_reset(r);
+    r->wsi = wsi;
+    r->srv = rl_server_from_wsi(wsi);
+    r->id = ++r->srv->next_http_id;
+    r->method = method_of(wsi);
+    r->srv->counters.http_requests++;
+    if (strlen(path) >= sizeof(r->path)) {
+        rl_http_error(r, 400, "path too long");
+        return 0;
+    }
+    av_strlcpy(r->path, path, sizeof(r->path));
+    /* A POST with a body is dispatched once the body is complete. */
+    if (r->method == RL_POST &&
+        lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atol(cl) > 0)
+        return 0;
+    /* A GET answered at once is written before returning (lws allows writing from the HTTP
+     * callback on HTTP/1), saving a POLLOUT round trip through the loop. */
+    r->in_callback = r->method == RL_GET;
+    dispatch(r);
+    r->in_callback = 0;
+    return r->ready && r->method == RL_GET ? write_response(r) : 0;
+}
+
+static int on_body(rl_http_req_t *r, const void *in, size_t len)
+{
+    char *grown;
+
+    if (r->too_big || r->body_len + len > RL_HTTP_BODY_MAX) {
+        r->too_big = 1;
+        return 0;
+    }
+    if (!(grown = realloc(r->body, r->body_len + len + 1)))
+        return -1;
+    r->body = grown;
+    memcpy(r->body + r->body_len, in, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
+{
+    rl_http_req_t *r = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: return on_http(r, wsi, in);
+    case LWS_CALLBACK_HTTP_BODY: return on_body(r, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (r->too_big)
+            rl_http_error(r, 413, "request body too large");
+        else
+            dispatch(r);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE: return r && r->ready ? write_response(r) : 0;
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (r)
+            req_reset(r);
+        return 0;
+    default: return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* tx_packet_size: lws would otherwise cut every send at pt_serv_buf_size and copy the rest of a
+ * part or segment into its own buffer, to send over further trips through the loop. Offered in
+ * one send, the kernel takes all of it when the socket has room; only what it refuses is copied. */
+const struct lws_protocols rl_http_protocols[] = {
+    { "http", rl_http_callback, sizeof(rl_http_req_t), 0, 0, NULL, 16 << 20 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};

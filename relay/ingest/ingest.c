@@ -1,0 +1,340 @@
+/* RTMP ingest: libwebsockets raw sockets glued to the pure proto/rtmp_session state machine.
+ *
+ * Invariants: an rl_ingest_t lives exactly as long as its wsi (allocated on adopt, freed on
+ * close); it is on srv->ingests meanwhile. Redis replies find it again by id, never by pointer,
+ * because it may close while a key lookup is in flight. */
+#include "relay/ingest/ingest.h"
+
+#include <errno.h>
+#include <libavutil/avstring.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay/live/keys.h"
+#include "relay/core/log.h"
+#include "proto/rtmp_session.h"
+#include "relay/live/stream.h"
+
+struct rl_ingest_s {
+    rl_ingest_t *next;
+    rl_server_t *srv;
+    struct lws *wsi;
+    uint64_t id;
+    rtmp_session_t rtmp;
+    char peer[64];
+    double created, last_media;
+    rl_stream_t *stream; /* publishing on, or NULL */
+    const char *close_reason;
+    int closing;   /* close at the next writeable callback */
+    int published; /* has published at least once */
+    char key[RTMP_MAX_NAME + 1];
+};
+
+typedef int (*ev_handler_fn)(rl_ingest_t *in, const rtmp_event_t *ev);
+
+static rl_ingest_t *find_ingest(rl_server_t *srv, uint64_t id)
+{
+    for (rl_ingest_t *in = srv->ingests; in; in = in->next)
+        if (in->id == id)
+            return in;
+    return NULL;
+}
+
+/* Closes from outside the wsi's own callback: the next writeable callback returns -1, which is
+ * how lws lets a connection be closed from within its own service (a timeout set from a foreign
+ * loop timer is not re-armed until something else wakes lws). */
+void rl_ingest_close(rl_ingest_t *in, const char *reason)
+{
+    if (!in->close_reason)
+        in->close_reason = reason;
+    in->closing = 1;
+    lws_callback_on_writable(in->wsi);
+}
+
+static void want_write(rl_ingest_t *in)
+{
+    size_t n;
+
+    rtmp_session_out(&in->rtmp, &n);
+    if (n || in->rtmp.state == RTMP_ST_CLOSING)
+        lws_callback_on_writable(in->wsi);
+}
+
+static void reject(rl_ingest_t *in, const char *desc)
+{
+    in->srv->counters.publish_rejected++;
+    in->close_reason = desc;
+    rtmp_session_publish_reject(&in->rtmp, "NetStream.Publish.BadName", desc);
+    want_write(in);
+}
+
+/* A publisher already live on this stream gives way when it has gone quiet, or when the new one
+ * comes from the same address (OBS reconnecting after a network drop, before the old TCP
+ * connection has timed out). nginx-rtmp and SRS refuse that reconnect as "busy". */
+static int may_replace(rl_server_t *srv, rl_stream_t *st, const rl_ingest_t *in)
+{
+    return rl_now() - st->last_media >= srv->cfg->stale_after || !strcmp(st->peer, in->peer);
+}
+
+static void start_publishing(rl_ingest_t *in, rl_stream_t *st)
+{
+    rl_server_t *srv = in->srv;
+    rl_ingest_t *old = st->ingest;
+
+    if (old) {
+        if (!may_replace(srv, st, in)) {
+            reject(in, "stream is live from another encoder");
+            return;
+        }
+        srv->counters.publish_replaced++;
+        rl_info("publish_replaced", "stream=%s old_peer=%s new_peer=%s", st->id, old->peer,
+                in->peer);
+        rl_stream_go_offline(srv, st, "replaced by a new publisher");
+        old->stream = NULL;
+        rl_ingest_close(old, "replaced by a new publisher");
+    }
+    if (rl_stream_go_live(srv, st, in, in->peer) < 0) {
+        reject(in, "server cannot start the stream");
+        return;
+    }
+    in->stream = st;
+    in->published = 1;
+    in->last_media = rl_now();
+    srv->counters.publish_ok++;
+    rl_info("publish_start", "stream=%s peer=%s session=%llu", st->id, in->peer,
+            (unsigned long long)in->id);
+    if (rtmp_session_publish_accept(&in->rtmp) < 0) /* no room to say so: the peer is stuck */
+        rl_ingest_close(in, in->rtmp.error ? in->rtmp.error : "cannot accept publish");
+    want_write(in);
+}
+
+static void on_key(rl_server_t *srv, uint64_t token, int rc, const char *stream_id)
+{
+    rl_ingest_t *in = find_ingest(srv, token);
+    rl_stream_t *st;
+
+    if (!in || in->rtmp.state != RTMP_ST_PUBLISH_WAIT)
+        return; /* the publisher left while Redis answered */
+    if (rc < 0) {
+        rl_warn("publish_rejected", "peer=%s reason=\"key store unavailable\"", in->peer);
+        reject(in, "stream key cannot be checked now, retry shortly");
+        return;
+    }
+    if (!stream_id) {
+        rl_warn("publish_rejected", "peer=%s reason=\"unknown or revoked stream key\"", in->peer);
+        reject(in, "unknown or revoked stream key");
+        return;
+    }
+    if (!(st = rl_stream_add(srv, stream_id, NULL))) {
+        reject(in, "out of memory");
+        return;
+    }
+    start_publishing(in, st);
+}
+
+static int ev_publish(rl_ingest_t *in, const rtmp_event_t *ev)
+{
+    size_t n = strcspn(ev->name, "?"); /* OBS and others may append ?query to the key */
+    int rc;
+
+    if (strcmp(ev->app, "live") && strcmp(ev->app, "live/")) {
+        rl_warn("publish_rejected", "peer=%s reason=\"application is not live\"", in->peer);
+        reject(in, "publish to rtmp://HOST/live/<stream key>");
+        return 0;
+    }
+    memcpy(in->key, ev->name, n);
+    in->key[n] = '\0';
+    if (!n) {
+        reject(in, "empty stream key");
+        return 0;
+    }
+    rc = rl_keys_lookup(in->srv, in->key, on_key, in->id);
+    if (rc < 0)
+        on_key(in->srv, in->id, rc, NULL);
+    return 0;
+}
+
+static int ev_unpublish(rl_ingest_t *in, const rtmp_event_t *ev)
+{
+    (void)ev;
+    if (in->stream)
+        rl_stream_go_offline(in->srv, in->stream, "publisher stopped");
+    in->stream = NULL;
+    return 0;
+}
+
+static int ev_metadata(rl_ingest_t *in, const rtmp_event_t *ev)
+{
+    if (in->stream)
+        rl_stream_metadata(in->stream, ev->meta->framerate, ev->meta->encoder);
+    return 0;
+}
+
+static int ev_media(rl_ingest_t *in, const rtmp_event_t *ev)
+{
+    int kind = ev->type == RTMP_EV_VIDEO ? RL_MEDIA_VIDEO : RL_MEDIA_AUDIO;
+
+    in->last_media = rl_now();
+    if (in->stream)
+        rl_stream_media(in->stream, kind, ev->timestamp, ev->data, ev->len);
+    return 0;
+}
+
+static const ev_handler_fn ev_table[] = {
+    [RTMP_EV_PUBLISH] = ev_publish,   [RTMP_EV_UNPUBLISH] = ev_unpublish,
+    [RTMP_EV_METADATA] = ev_metadata, [RTMP_EV_AUDIO] = ev_media,
+    [RTMP_EV_VIDEO] = ev_media,
+};
+
+/* Feeds what was read; returns -1 to close the connection. */
+static int on_rx(rl_ingest_t *in, const uint8_t *buf, size_t len)
+{
+    rtmp_event_t ev;
+    int n;
+
+    while (len && in->rtmp.state != RTMP_ST_CLOSING) {
+        rtmp_state_t before = in->rtmp.state;
+        if ((n = rtmp_session_feed(&in->rtmp, buf, len, &ev)) < 0) {
+            in->close_reason = in->rtmp.error ? in->rtmp.error : "protocol error";
+            in->srv->counters.rtmp_closed_error++;
+            return -1;
+        }
+        if (!n && ev.type == RTMP_EV_NONE && before == in->rtmp.state) {
+            in->close_reason = "parser made no progress";
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+        if (ev.type != RTMP_EV_NONE && ev_table[ev.type] && ev_table[ev.type](in, &ev) < 0)
+            return -1;
+    }
+    want_write(in);
+    return 0;
+}
+
+static int on_writeable(rl_ingest_t *in)
+{
+    size_t len;
+    const uint8_t *out = rtmp_session_out(&in->rtmp, &len);
+    uint8_t *buf;
+    int n;
+
+    if (len) {
+        /* lws_write needs LWS_PRE bytes of headroom before the data it sends. */
+        if (!(buf = malloc(LWS_PRE + len)))
+            return -1;
+        memcpy(buf + LWS_PRE, out, len);
+        n = lws_write(in->wsi, buf + LWS_PRE, len, LWS_WRITE_RAW);
+        free(buf);
+        if (n < (int)len) {
+            in->close_reason = "write failed";
+            return -1;
+        }
+        rtmp_session_out_consumed(&in->rtmp, len);
+    }
+    return in->rtmp.state == RTMP_ST_CLOSING || in->closing ? -1 : 0;
+}
+
+static int on_adopt(rl_server_t *srv, struct lws *wsi, rl_ingest_t **slot)
+{
+    rl_config_t *c = srv->cfg;
+    rtmp_session_limits_t lim = {
+        .chunk = { .max_message = (uint32_t)c->rtmp_max_message_kb * 1024,
+                   .max_streams = (uint32_t)c->rtmp_max_chunk_streams,
+                   .max_buffered = (size_t)c->rtmp_max_message_kb * 1024 + 65536 },
+        .max_out = 256 * 1024,
+    };
+    rl_ingest_t *in;
+    char peer[64];
+
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    if (srv->ningests >= c->rtmp_max_connections || srv->stopping) {
+        srv->counters.rtmp_refused++;
+        rl_warn("rtmp_refused", "peer=%s reason=\"too many connections\" limit=%d", peer,
+                c->rtmp_max_connections);
+        return -1;
+    }
+    if (!(in = calloc(1, sizeof(*in))))
+        return -1;
+    in->srv = srv;
+    in->wsi = wsi;
+    in->id = ++srv->next_ingest_id;
+    in->created = rl_now();
+    av_strlcpy(in->peer, peer, sizeof(in->peer));
+    rtmp_session_init(&in->rtmp, &lim, NULL, NULL);
+    in->next = srv->ingests;
+    srv->ingests = in;
+    srv->ningests++;
+    srv->counters.rtmp_accepted++;
+    *slot = in;
+    rl_dbg("rtmp_connect", "peer=%s session=%llu", peer, (unsigned long long)in->id);
+    return 0;
+}
+
+static void on_close(rl_ingest_t *in)
+{
+    rl_server_t *srv = in->srv;
+    rl_ingest_t **pp;
+    int level =
+        in->close_reason && in->rtmp.state != RTMP_ST_PUBLISHING ? RL_LOG_WARN : RL_LOG_INFO;
+
+    if (in->stream)
+        rl_stream_go_offline(srv, in->stream, in->close_reason ? in->close_reason : "disconnected");
+    rl_log(level, "rtmp_close", "peer=%s session=%llu reason=\"%s\" bytes_in=%llu", in->peer,
+           (unsigned long long)in->id, in->close_reason ? in->close_reason : "peer closed",
+           (unsigned long long)in->rtmp.rd.bytes_in);
+    for (pp = &srv->ingests; *pp; pp = &(*pp)->next)
+        if (*pp == in) {
+            *pp = in->next;
+            break;
+        }
+    srv->ningests--;
+    rtmp_session_free(&in->rtmp);
+    free(in);
+}
+
+int rl_ingest_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    rl_ingest_t **slot = user;
+    rl_server_t *srv = rl_server_from_wsi(wsi);
+
+    switch (reason) {
+    case LWS_CALLBACK_RAW_ADOPT: return on_adopt(srv, wsi, slot);
+    case LWS_CALLBACK_RAW_RX: return *slot ? on_rx(*slot, in, len) : -1;
+    case LWS_CALLBACK_RAW_WRITEABLE: return *slot ? on_writeable(*slot) : -1;
+    case LWS_CALLBACK_RAW_CLOSE:
+        if (*slot)
+            on_close(*slot);
+        *slot = NULL;
+        return 0;
+    default: return 0;
+    }
+}
+
+/* Once a second: a connection must publish within rtmp-timeout seconds and then keep sending;
+ * a peer dribbling a byte a second is closed here. */
+void rl_ingest_tick(rl_server_t *srv)
+{
+    double now = rl_now(), limit = srv->cfg->rtmp_timeout;
+
+    for (rl_ingest_t *in = srv->ingests; in; in = in->next) {
+        if (in->closing)
+            continue;
+        if (!in->published && in->rtmp.state < RTMP_ST_PUBLISHING && now - in->created > limit)
+            rl_ingest_close(in, in->rtmp.state == RTMP_ST_HANDSHAKE ? "handshake timeout"
+                                                                    : "publish timeout");
+        else if (in->published && now - in->last_media > limit)
+            rl_ingest_close(in, "no media (idle timeout)");
+    }
+}
+
+void rl_ingest_close_stream(rl_server_t *srv, rl_stream_t *st, const char *reason)
+{
+    for (rl_ingest_t *in = srv->ingests; in; in = in->next)
+        if (in->stream == st) {
+            rl_stream_go_offline(srv, st, reason);
+            in->stream = NULL;
+            rl_ingest_close(in, reason);
+        }
+}

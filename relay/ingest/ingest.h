@@ -1,0 +1,22 @@
+/* RTMP ingest: libwebsockets raw sockets glued to the pure proto/rtmp_session state machine.
+ *
+ * Memory per connection is bounded by: rtmp-max-message-kb + 64 KiB of partial messages across
+ * all chunk streams, one whole message of at most rtmp-max-message-kb being handled, 256 KiB of
+ * pending replies, and about 12 KiB of state (handshake buffers included). */
+#ifndef RELAY_INGEST_H
+#define RELAY_INGEST_H
+
+#include <libwebsockets.h>
+
+#include "relay/net/server.h"
+
+/* lws protocol callback for the RTMP and RTMPS raw vhosts; per-session data is one pointer. */
+int rl_ingest_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len);
+
+void rl_ingest_tick(rl_server_t *srv);
+void rl_ingest_close(rl_ingest_t *in, const char *reason);
+/* Disconnects whoever publishes to st (the stream was deleted or its key revoked). */
+void rl_ingest_close_stream(rl_server_t *srv, rl_stream_t *st, const char *reason);
+
+#endif

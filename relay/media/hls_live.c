@@ -1,0 +1,677 @@
+/* The live HLS window of one stream: init segments, segments and parts in RAM, per rung.
+ *
+ * Invariants (network thread side): in every rung, segs[] is ordered by msn without gaps; only
+ * the last segment may be incomplete; a complete segment owns the concatenation of its parts; part
+ * data is kept only for segments near the live edge (where playlists list parts). */
+#include "relay/media/hls_live.h"
+
+#include <errno.h>
+#include <libavutil/avstring.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "relay/core/clock.h"
+#include "proto/status.h"
+#include "relay/media/transcode.h"
+
+#define MAX_INITS 4
+#define LATENCIES 128
+
+typedef struct part_s {
+    double duration;
+    int independent;
+    rl_blob_t *data;
+} part_t;
+
+typedef struct seg_s {
+    uint64_t msn;
+    double duration;
+    int complete, discontinuity, init_id;
+    int64_t pdt_ms;
+    part_t *parts;
+    int nparts, cap;
+    rl_blob_t *data;
+} seg_t;
+
+typedef struct init_s {
+    int id;
+    rl_blob_t *data;
+} init_t;
+
+typedef struct rung_s {
+    rl_hls_rung_t desc;
+    int active; /* listed in the master playlist */
+    seg_t *segs;
+    int nsegs, cap;
+    uint64_t disc_seq; /* discontinuity sequence number of segs[0] */
+    init_t inits[MAX_INITS];
+    int ninits;
+    float ready_ms[LATENCIES]; /* part-ready latency of recent parts */
+    unsigned nready;
+    rl_blob_t *playlist[3]; /* rendered text by _HLS_skip (none, YES, v2), until the next change */
+} rung_t;
+
+typedef enum { EV_RUNGS, EV_INIT, EV_PART, EV_SEGMENT, EV_END } ev_type_t;
+
+typedef struct ev_s {
+    struct ev_s *next;
+    ev_type_t type;
+    int rung, init_id, n;
+    uint64_t msn;
+    double duration;
+    rl_part_info_t part;
+    rl_blob_t *data;
+    rl_hls_rung_t rungs[RL_MAX_RUNGS];
+} ev_t;
+
+struct rl_hls_s {
+    atomic_int refs;
+    char id[32];
+    pthread_mutex_t lock;
+    ev_t *head, **tail;
+    /* network thread only below */
+    rung_t rungs[RL_MAX_RUNGS];
+    int nrungs; /* slots in use; inactive ones keep serving what they have */
+    double part_target;
+    int target_duration, window_s, ended;
+    uint64_t next_msn;
+    int next_init_id;
+    rl_blob_t *master; /* rendered master playlist, until the next change */
+};
+
+rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms)
+{
+    rl_hls_t *h = calloc(1, sizeof(*h));
+
+    if (!h)
+        return NULL;
+    atomic_init(&h->refs, 1);
+    av_strlcpy(h->id, stream_id, sizeof(h->id));
+    pthread_mutex_init(&h->lock, NULL);
+    h->tail = &h->head;
+    h->window_s = window_s > 0 ? window_s : 30;
+    h->target_duration = (segment_ms + 999) / 1000;
+    /* Wall-clock seconds: numbering keeps increasing across restarts, so a cache in front of us
+     * never sees one URI with two contents. */
+    h->next_msn = (uint64_t)time(NULL);
+    h->next_init_id = (int)(time(NULL) % 1000000000);
+    return h;
+}
+
+rl_hls_t *rl_hls_ref(rl_hls_t *h)
+{
+    atomic_fetch_add(&h->refs, 1);
+    return h;
+}
+
+static void free_seg(seg_t *s)
+{
+    for (int i = 0; i < s->nparts; i++)
+        rl_blob_unref(&s->parts[i].data);
+    free(s->parts);
+    rl_blob_unref(&s->data);
+}
+
+static void free_events(ev_t *e)
+{
+    while (e) {
+        ev_t *next = e->next;
+        rl_blob_unref(&e->data);
+        free(e);
+        e = next;
+    }
+}
+
+/* Rendered playlists describe the window as it was: any change makes them stale. */
+static void forget_playlists(rl_hls_t *h)
+{
+    rl_blob_unref(&h->master);
+    for (int r = 0; r < h->nrungs; r++)
+        for (int k = 0; k < 3; k++)
+            rl_blob_unref(&h->rungs[r].playlist[k]);
+}
+
+void rl_hls_unref(rl_hls_t **ph)
+{
+    rl_hls_t *h = *ph;
+
+    *ph = NULL;
+    if (!h || atomic_fetch_sub(&h->refs, 1) != 1)
+        return;
+    free_events(h->head);
+    forget_playlists(h);
+    for (int r = 0; r < h->nrungs; r++) {
+        for (int i = 0; i < h->rungs[r].nsegs; i++)
+            free_seg(&h->rungs[r].segs[i]);
+        free(h->rungs[r].segs);
+        for (int i = 0; i < h->rungs[r].ninits; i++)
+            rl_blob_unref(&h->rungs[r].inits[i].data);
+    }
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+/* ---- worker side ---- */
+
+static void post(rl_hls_t *h, ev_t *e)
+{
+    pthread_mutex_lock(&h->lock);
+    *h->tail = e;
+    h->tail = &e->next;
+    pthread_mutex_unlock(&h->lock);
+}
+
+static ev_t *new_ev(ev_type_t type, rl_blob_t *data)
+{
+    ev_t *e = calloc(1, sizeof(*e));
+
+    if (!e) {
+        rl_blob_unref(&data);
+        return NULL;
+    }
+    e->type = type;
+    e->data = data;
+    return e;
+}
+
+void rl_hls_post_rungs(rl_hls_t *h, const rl_hls_rung_t *rungs, int n, double part_target)
+{
+    ev_t *e = new_ev(EV_RUNGS, NULL);
+
+    if (!e)
+        return;
+    e->n = n < RL_MAX_RUNGS ? n : RL_MAX_RUNGS;
+    memcpy(e->rungs, rungs, (size_t)e->n * sizeof(*rungs));
+    e->duration = part_target;
+    post(h, e);
+}
+
+void rl_hls_post_init(rl_hls_t *h, int rung, int init_id, rl_blob_t *data)
+{
+    ev_t *e = new_ev(EV_INIT, data);
+
+    if (!e)
+        return;
+    e->rung = rung;
+    e->init_id = init_id;
+    post(h, e);
+}
+
+void rl_hls_post_part(rl_hls_t *h, const rl_part_info_t *info, rl_blob_t *data)
+{
+    ev_t *e = new_ev(EV_PART, data);
+
+    if (!e)
+        return;
+    e->rung = info->rung;
+    e->part = *info;
+    post(h, e);
+}
+
+void rl_hls_post_segment(rl_hls_t *h, int rung, uint64_t msn, double duration)
+{
+    ev_t *e = new_ev(EV_SEGMENT, NULL);
+
+    if (!e)
+        return;
+    e->rung = rung;
+    e->msn = msn;
+    e->duration = duration;
+    post(h, e);
+}
+
+void rl_hls_post_end(rl_hls_t *h)
+{
+    ev_t *e = new_ev(EV_END, NULL);
+
+    if (e)
+        post(h, e);
+}
+
+/* ---- network thread: applying posts ---- */
+
+static rung_t *rung_by_name(rl_hls_t *h, const char *name)
+{
+    for (int i = 0; i < h->nrungs; i++)
+        if (!strcmp(h->rungs[i].desc.name, name))
+            return &h->rungs[i];
+    return NULL;
+}
+
+/* Rungs are matched by name: a rung that stays in the ladder keeps its window. Posted rung
+ * indexes count the active rungs in the order of the latest EV_RUNGS. */
+static void apply_rungs(rl_hls_t *h, ev_t *e)
+{
+    for (int i = 0; i < h->nrungs; i++)
+        h->rungs[i].active = 0;
+    for (int i = 0; i < e->n; i++) {
+        rung_t *r = rung_by_name(h, e->rungs[i].name);
+        if (!r && h->nrungs < RL_MAX_RUNGS)
+            r = &h->rungs[h->nrungs++];
+        if (!r)
+            continue;
+        r->desc = e->rungs[i];
+        r->active = 1;
+    }
+    h->part_target = e->duration;
+}
+
+/* The i-th active rung, in the order the worker posted them. */
+static rung_t *active_rung(rl_hls_t *h, int i)
+{
+    for (int k = 0; k < h->nrungs; k++)
+        if (h->rungs[k].active && i-- == 0)
+            return &h->rungs[k];
+    return NULL;
+}
+
+static void apply_init(rung_t *r, ev_t *e)
+{
+    init_t *slot = &r->inits[r->ninits < MAX_INITS ? r->ninits++ : 0];
+
+    if (r->ninits == MAX_INITS && slot == &r->inits[0]) { /* oldest out */
+        rl_blob_unref(&r->inits[0].data);
+        memmove(r->inits, r->inits + 1, (MAX_INITS - 1) * sizeof(*slot));
+        slot = &r->inits[MAX_INITS - 1];
+    }
+    slot->id = e->init_id;
+    slot->data = e->data;
+    e->data = NULL;
+}
+
+static void complete_seg(seg_t *s, double duration)
+{
+    size_t len = 0, off = 0;
+
+    if (s->complete)
+        return;
+    s->complete = 1;
+    s->duration = duration;
+    for (int i = 0; i < s->nparts; i++)
+        len += s->parts[i].data ? s->parts[i].data->len : 0;
+    if (!(s->data = rl_blob_new(len)))
+        return;
+    for (int i = 0; i < s->nparts; i++)
+        if (s->parts[i].data) {
+            memcpy(s->data->data + off, s->parts[i].data->data, s->parts[i].data->len);
+            off += s->parts[i].data->len;
+        }
+}
+
+static seg_t *new_seg(rung_t *r, const rl_part_info_t *p)
+{
+    seg_t *grown;
+
+    if (r->nsegs && !r->segs[r->nsegs - 1].complete) { /* its end never came: close it */
+        seg_t *last = &r->segs[r->nsegs - 1];
+        double d = 0;
+        for (int i = 0; i < last->nparts; i++)
+            d += last->parts[i].duration;
+        complete_seg(last, d);
+    }
+    if (r->nsegs == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 64;
+        if (!(grown = realloc(r->segs, (size_t)cap * sizeof(*grown))))
+            return NULL;
+        r->segs = grown;
+        r->cap = cap;
+    }
+    grown = &r->segs[r->nsegs++];
+    *grown = (seg_t){ .msn = p->msn,
+                      .pdt_ms = p->pdt_ms,
+                      .init_id = p->init_id,
+                      .discontinuity = p->discontinuity ||
+                                       (r->nsegs > 1 && r->segs[r->nsegs - 2].msn + 1 != p->msn) };
+    return grown;
+}
+
+static void apply_part(rl_hls_t *h, rung_t *r, ev_t *e)
+{
+    seg_t *s = r->nsegs ? &r->segs[r->nsegs - 1] : NULL;
+    part_t *grown;
+
+    if (!s || s->msn != e->part.msn || s->complete)
+        if (!(s = new_seg(r, &e->part)))
+            return;
+    if (s->nparts == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 8;
+        if (!(grown = realloc(s->parts, (size_t)cap * sizeof(*grown))))
+            return;
+        s->parts = grown;
+        s->cap = cap;
+    }
+    s->parts[s->nparts++] = (part_t){ e->part.duration, e->part.independent, e->data };
+    if (e->part.arrival_us) /* from the source packet's arrival to now, when it can be fetched */
+        r->ready_ms[r->nready++ % LATENCIES] = (float)(rl_now_us() - e->part.arrival_us) / 1000;
+    e->data = NULL;
+    if (e->part.msn >= h->next_msn)
+        h->next_msn = e->part.msn + 1;
+    if (e->part.init_id >= h->next_init_id)
+        h->next_init_id = e->part.init_id + 1;
+    h->ended = 0;
+}
+
+static double window_duration(const rung_t *r)
+{
+    double d = 0;
+
+    for (int i = 0; i < r->nsegs; i++)
+        d += r->segs[i].duration;
+    return d;
+}
+
+/* Drops segments past the window, and part data where playlists no longer list parts. */
+static void trim(rl_hls_t *h, rung_t *r)
+{
+    double keep_parts = 3.0 * h->target_duration + 2, age = 0;
+
+    while (r->nsegs > 2 && window_duration(r) - r->segs[0].duration > h->window_s) {
+        r->disc_seq += r->segs[1].discontinuity;
+        free_seg(&r->segs[0]);
+        memmove(r->segs, r->segs + 1, (size_t)--r->nsegs * sizeof(*r->segs));
+    }
+    for (int i = r->nsegs - 1; i >= 0; i--) {
+        age += r->segs[i].duration;
+        if (age <= keep_parts || !r->segs[i].complete)
+            continue;
+        for (int k = 0; k < r->segs[i].nparts; k++)
+            rl_blob_unref(&r->segs[i].parts[k].data);
+    }
+}
+
+static void apply_segment(rl_hls_t *h, rung_t *r, ev_t *e)
+{
+    for (int i = r->nsegs - 1; i >= 0; i--)
+        if (r->segs[i].msn == e->msn) {
+            complete_seg(&r->segs[i], e->duration);
+            break;
+        }
+    trim(h, r);
+}
+
+static void apply(rl_hls_t *h, ev_t *e)
+{
+    rung_t *r = e->type == EV_INIT || e->type == EV_PART || e->type == EV_SEGMENT
+                    ? active_rung(h, e->rung)
+                    : NULL;
+
+    switch (e->type) {
+    case EV_RUNGS: apply_rungs(h, e); break;
+    case EV_INIT:
+        if (r)
+            apply_init(r, e);
+        break;
+    case EV_PART:
+        if (r)
+            apply_part(h, r, e);
+        break;
+    case EV_SEGMENT:
+        if (r)
+            apply_segment(h, r, e);
+        break;
+    case EV_END: h->ended = 1; break;
+    }
+}
+
+int rl_hls_drain(rl_hls_t *h)
+{
+    ev_t *list, *e;
+
+    pthread_mutex_lock(&h->lock);
+    list = h->head;
+    h->head = NULL;
+    h->tail = &h->head;
+    pthread_mutex_unlock(&h->lock);
+    if (!list)
+        return 0;
+    for (e = list; e; e = e->next)
+        apply(h, e);
+    free_events(list);
+    forget_playlists(h);
+    return 1;
+}
+
+uint64_t rl_hls_next_msn(const rl_hls_t *h)
+{
+    return h->next_msn;
+}
+
+int rl_hls_next_init_id(const rl_hls_t *h)
+{
+    return h->next_init_id;
+}
+
+int rl_hls_target_duration(const rl_hls_t *h)
+{
+    return h->target_duration;
+}
+
+int rl_hls_ended(const rl_hls_t *h)
+{
+    return h->ended;
+}
+
+/* ---- network thread: serving ---- */
+
+/* The text of b as a blob, in *out; frees b. */
+static int to_blob(hls_buf_t *b, int rc, rl_blob_t **out)
+{
+    if (rc >= 0 && !(*out = rl_blob_copy(b->data, b->len)))
+        rc = -ENOMEM;
+    hls_buf_free(b);
+    return rc < 0 ? rc : 0;
+}
+
+int rl_hls_write_master(hls_buf_t *out, const rl_hls_rung_t *rungs, int n)
+{
+    hls_variant_t v[RL_MAX_RUNGS];
+    char uris[RL_MAX_RUNGS][40];
+
+    n = n < RL_MAX_RUNGS ? n : RL_MAX_RUNGS;
+    for (int i = 0; i < n; i++) {
+        const rl_hls_rung_t *d = &rungs[i];
+        snprintf(uris[i], sizeof(uris[i]), "%s/media.m3u8", d->name);
+        v[i] = (hls_variant_t){ uris[i],  d->bandwidth, d->avg_bandwidth, d->codecs,
+                                d->width, d->height,    d->frame_rate };
+    }
+    return hls_write_master(out, v, (size_t)n);
+}
+
+static int render_master(rl_hls_t *h, rl_blob_t **out)
+{
+    rl_hls_rung_t active[RL_MAX_RUNGS];
+    hls_buf_t b;
+    int n = 0;
+
+    for (int i = 0; i < h->nrungs; i++) {
+        if (!h->rungs[i].active)
+            continue;
+        if (!h->rungs[i].nsegs) /* list the ladder whole, once every rung has media */
+            return h->ended ? -ENOENT : RL_EAGAIN;
+        active[n++] = h->rungs[i].desc;
+    }
+    if (!n)
+        return h->ended ? -ENOENT : RL_EAGAIN;
+    hls_buf_init(&b, 1 << 16);
+    return to_blob(&b, rl_hls_write_master(&b, active, n), out);
+}
+
+int rl_hls_master(rl_hls_t *h, rl_blob_t **out)
+{
+    int rc = 0;
+
+    if (!h->master)
+        rc = render_master(h, &h->master);
+    if (rc == 0)
+        *out = rl_blob_ref(h->master);
+    return rc;
+}
+
+/* Has the window reached what a blocking request waits for (RFC 8216bis 6.2.5.2)? */
+static int reached(const rung_t *r, const hls_query_t *q)
+{
+    const seg_t *last = &r->segs[r->nsegs - 1];
+
+    if (last->msn > q->msn)
+        return 1;
+    if (last->msn < q->msn)
+        return 0;
+    return q->has_part ? last->nparts > q->part || last->complete : last->complete;
+}
+
+static int check_query(const rl_hls_t *h, const rung_t *r, const hls_query_t *q)
+{
+    const seg_t *last;
+
+    if (!q->has_msn)
+        return r->nsegs ? 0 : (h->ended ? -ENOENT : RL_EAGAIN);
+    if (!r->nsegs)
+        return h->ended ? -ENOENT : RL_EAGAIN;
+    last = &r->segs[r->nsegs - 1];
+    /* More than two segments ahead, or parts too far ahead, is a Bad Request (6.2.5.2). */
+    if (q->msn > last->msn + 2 || (q->has_part && q->msn == last->msn &&
+                                   q->part > last->nparts - 1 + 3 + (int)(!last->complete)))
+        return -EINVAL;
+    return reached(r, q) || h->ended ? 0 : RL_EAGAIN;
+}
+
+static void fill_reports(rl_hls_t *h, const rung_t *self, hls_report_t *rep, char (*uri)[40],
+                         size_t *n)
+{
+    *n = 0;
+    for (int i = 0; i < h->nrungs; i++) {
+        const rung_t *r = &h->rungs[i];
+        const seg_t *last;
+        if (r == self || !r->active || !r->nsegs)
+            continue;
+        last = &r->segs[r->nsegs - 1];
+        snprintf(uri[*n], 40, "../%s/media.m3u8", r->desc.name);
+        rep[*n] = (hls_report_t){ uri[*n], last->msn, last->nparts - 1 };
+        (*n)++;
+    }
+}
+
+static int render_media(rl_hls_t *h, rung_t *r, int skip, rl_blob_t **out)
+{
+    hls_segment_t *segs;
+    hls_part_t *parts;
+    hls_report_t rep[RL_MAX_RUNGS];
+    char uris[RL_MAX_RUNGS][40];
+    size_t nparts = 0, nrep, off = 0;
+    hls_media_t m;
+    hls_buf_t b;
+    int rc;
+
+    for (int i = 0; i < r->nsegs; i++)
+        nparts += (size_t)r->segs[i].nparts;
+    segs = calloc(r->nsegs > 0 ? (size_t)r->nsegs : 1, sizeof(*segs));
+    parts = calloc(nparts ? nparts : 1, sizeof(*parts));
+    if (!segs || !parts) {
+        free(segs);
+        free(parts);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < r->nsegs; i++) {
+        const seg_t *s = &r->segs[i];
+        for (int k = 0; k < s->nparts; k++)
+            parts[off + (size_t)k] = (hls_part_t){ s->parts[k].duration, s->parts[k].independent };
+        segs[i] = (hls_segment_t){ s->msn,           s->duration, s->complete, s->pdt_ms,
+                                   s->discontinuity, s->init_id,  parts + off, (size_t)s->nparts };
+        off += (size_t)s->nparts;
+    }
+    fill_reports(h, r, rep, uris, &nrep);
+    m = (hls_media_t){ h->target_duration, h->part_target, r->disc_seq, segs, (size_t)r->nsegs,
+                       h->ended,           skip,           rep,         nrep };
+    hls_buf_init(&b, 1 << 20);
+    rc = to_blob(&b, hls_write_media(&b, &m), out);
+    free(segs);
+    free(parts);
+    return rc;
+}
+
+/* Every request for the same rung and skip mode gets the same text until the window changes:
+ * it is rendered once and shared. */
+int rl_hls_playlist(rl_hls_t *h, const char *name, const hls_query_t *q, rl_blob_t **out)
+{
+    rung_t *r = rung_by_name(h, name);
+    int skip = q->skip >= 0 && q->skip < 3 ? q->skip : 0, rc;
+
+    if (!r)
+        return -ENOENT;
+    if ((rc = check_query(h, r, q)) != 0)
+        return rc;
+    if (!r->playlist[skip] && (rc = render_media(h, r, skip, &r->playlist[skip])) < 0)
+        return rc;
+    *out = rl_blob_ref(r->playlist[skip]);
+    return 0;
+}
+
+static const seg_t *find_seg(const rung_t *r, uint64_t msn)
+{
+    if (!r->nsegs || msn < r->segs[0].msn || msn > r->segs[r->nsegs - 1].msn)
+        return NULL;
+    return &r->segs[msn - r->segs[0].msn];
+}
+
+/* A part or segment that the live edge is about to produce: worth holding the request for. */
+static int upcoming(const rl_hls_t *h, const rung_t *r, uint64_t msn, int part)
+{
+    const seg_t *last = r->nsegs ? &r->segs[r->nsegs - 1] : NULL;
+
+    if (h->ended || !last)
+        return 0;
+    if (msn == last->msn && !last->complete)
+        return part < 0 || part == last->nparts;
+    return msn == last->msn + 1 && part <= 0;
+}
+
+int rl_hls_file(rl_hls_t *h, const char *name, const hls_name_t *n, rl_blob_t **out)
+{
+    rung_t *r = rung_by_name(h, name);
+    const seg_t *s;
+
+    if (!r)
+        return -ENOENT;
+    if (n->type == HLS_NAME_INIT) {
+        for (int i = 0; i < r->ninits; i++)
+            if ((uint64_t)r->inits[i].id == n->a && r->inits[i].data)
+                return *out = rl_blob_ref(r->inits[i].data), 0;
+        return -ENOENT;
+    }
+    s = find_seg(r, n->a);
+    if (n->type == HLS_NAME_SEGMENT && s && s->complete && s->data)
+        return *out = rl_blob_ref(s->data), 0;
+    if (n->type == HLS_NAME_PART && s && n->b < s->nparts && s->parts[n->b].data)
+        return *out = rl_blob_ref(s->parts[n->b].data), 0;
+    return upcoming(h, r, n->a, n->type == HLS_NAME_PART ? n->b : -1) ? RL_EAGAIN : -ENOENT;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+
+    return (x > y) - (x < y);
+}
+
+int rl_hls_rung_info(const rl_hls_t *h, int i, rl_hls_rung_t *desc, double *p50, double *p95)
+{
+    const rung_t *r = NULL;
+    float sorted[LATENCIES];
+    unsigned n;
+
+    for (int k = 0; k < h->nrungs && !r; k++)
+        if (h->rungs[k].active && i-- == 0)
+            r = &h->rungs[k];
+    if (!r)
+        return -ENOENT;
+    *desc = r->desc;
+    n = r->nready < LATENCIES ? r->nready : LATENCIES;
+    memcpy(sorted, r->ready_ms, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_float);
+    *p50 = n ? sorted[n / 2] : 0;
+    *p95 = n ? sorted[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1] : 0;
+    return 0;
+}

@@ -1,0 +1,68 @@
+/* The live HLS window of one stream: init segments, segments and parts in RAM, per rung, and the
+ * playlists built from them.
+ *
+ * Two sides. The media worker posts what its packager made (rl_hls_post_*, any thread, never
+ * blocks for long: a mutex around a list). The network thread drains those posts into the window
+ * (rl_hls_drain) and serves from it; the window itself is touched by the network thread only.
+ * The object is reference counted: the stream and its worker each hold a reference. */
+#ifndef RELAY_HLS_LIVE_H
+#define RELAY_HLS_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relay/core/blob.h"
+#include "relay/media/packager.h"
+#include "proto/hls.h"
+
+typedef struct rl_hls_s rl_hls_t;
+
+typedef struct rl_hls_rung_s {
+    char name[16]; /* "720p": the rung's folder in URLs */
+    int width, height;
+    int bandwidth; /* peak bits per second, audio and container included */
+    int avg_bandwidth;
+    char codecs[64]; /* RFC 6381 */
+    double frame_rate;
+} rl_hls_rung_t;
+
+rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms);
+rl_hls_t *rl_hls_ref(rl_hls_t *h);
+void rl_hls_unref(rl_hls_t **h);
+
+/* Worker side. Each takes over the caller's reference to data. */
+void rl_hls_post_rungs(rl_hls_t *h, const rl_hls_rung_t *rungs, int n, double part_target);
+void rl_hls_post_init(rl_hls_t *h, int rung, int init_id, rl_blob_t *data);
+void rl_hls_post_part(rl_hls_t *h, const rl_part_info_t *info, rl_blob_t *data);
+void rl_hls_post_segment(rl_hls_t *h, int rung, uint64_t msn, double duration);
+void rl_hls_post_end(rl_hls_t *h); /* no more media: the playlists get EXT-X-ENDLIST */
+
+/* Network thread. Applies posted changes; returns 1 if the window changed. */
+int rl_hls_drain(rl_hls_t *h);
+
+/* The master playlist listing these renditions ("<name>/media.m3u8"), for the live window and
+ * for recordings alike. */
+int rl_hls_write_master(hls_buf_t *out, const rl_hls_rung_t *rungs, int n);
+
+/* Numbering that continues across workers and server restarts: media sequence numbers and init
+ * ids start from the wall clock in seconds, and only ever increase. */
+uint64_t rl_hls_next_msn(const rl_hls_t *h);
+int rl_hls_next_init_id(const rl_hls_t *h);
+
+/* Serving, network thread. Each returns 0 with a new reference in *out (the bytes to send: they
+ * stay valid while it is held, whatever the window does), RL_EAGAIN when the resource does not
+ * exist yet but will soon (the caller may hold the request), -ENOENT when it does not exist, or
+ * -EINVAL when the request is invalid (HTTP 400). Playlists are rendered once per change of the
+ * window and shared. */
+int rl_hls_master(rl_hls_t *h, rl_blob_t **out);
+int rl_hls_playlist(rl_hls_t *h, const char *rung, const hls_query_t *q, rl_blob_t **out);
+int rl_hls_file(rl_hls_t *h, const char *rung, const hls_name_t *name, rl_blob_t **out);
+
+/* The i-th rendition of the current ladder, with the part-ready latency of its recent parts (from
+ * the arrival of the source packet to the part being servable), milliseconds. */
+int rl_hls_rung_info(const rl_hls_t *h, int i, rl_hls_rung_t *desc, double *p50, double *p95);
+
+int rl_hls_target_duration(const rl_hls_t *h); /* seconds */
+int rl_hls_ended(const rl_hls_t *h);
+
+#endif

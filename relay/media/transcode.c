@@ -1,0 +1,433 @@
+/* Video transcoding for one stream: decode, compose, scale to each rung, encode with libx264.
+ *
+ * Invariants: encoders exist only for a known source size (t->src_w/h); every rung's encoder sees
+ * the same frames with the same pts, and a forced keyframe in one is forced in all; pts handed to
+ * the encoders only increase. Time base everywhere: milliseconds. */
+#include "relay/media/transcode.h"
+
+#include <errno.h>
+#include <libavutil/avstring.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay/core/clock.h"
+#include "relay/core/log.h"
+
+typedef struct rung_state_s {
+    rl_rung_t rung;
+    int width, height;
+    AVCodecContext *enc;
+    struct SwsContext *sws; /* NULL when the rung has the source's size and format */
+    AVFrame *frame;         /* scaled picture, reused */
+} rung_state_t;
+
+struct rl_transcode_s {
+    rl_transcode_opts_t o;
+    rl_rung_t ladder[RL_MAX_RUNGS];
+    AVCodecContext *dec;
+    AVPacket *pkt;
+    AVFrame *frame;
+    rung_state_t rungs[RL_MAX_RUNGS];
+    int nrungs; /* opened rungs; 0 until the first frame */
+    int src_w, src_h, src_fmt;
+    int need_key;
+    int64_t next_key, last_pts;
+    AVRational fps;
+    rl_transcode_stats_t stats;
+};
+
+static const AVRational MS = { 1, 1000 };
+
+static int parse_rate(const char *s, int *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+
+    if (end == s || v <= 0)
+        return -EINVAL;
+    if (*end == 'k' || *end == 'K')
+        v *= 1e3, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1e6, end++;
+    if (*end || v > 1e9)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+/* One "720p:2500k" item. */
+static int parse_rung(const char *item, rl_rung_t *r)
+{
+    char name[32], rate[32];
+    const char *colon = strchr(item, ':');
+    char *end;
+    size_t n = colon ? (size_t)(colon - item) : 0;
+    long h;
+
+    if (!colon || !n || n >= sizeof(name) || strlen(colon + 1) >= sizeof(rate))
+        return -EINVAL;
+    memcpy(name, item, n);
+    name[n] = '\0';
+    strcpy(rate, colon + 1);
+    h = strtol(name, &end, 10);
+    if ((*end != 'p' && *end != 'P') || end[1] || h < 72 || h > 4320 || h % 2)
+        return -EINVAL;
+    snprintf(r->name, sizeof(r->name), "%ldp", h);
+    r->height = (int)h;
+    return parse_rate(rate, &r->bitrate);
+}
+
+static int taller_first(const void *a, const void *b)
+{
+    return ((const rl_rung_t *)b)->height - ((const rl_rung_t *)a)->height;
+}
+
+int rl_ladder_parse(const char *s, rl_rung_t *out, int max, char *err, size_t errlen)
+{
+    char buf[512], *save = NULL, *item;
+    int n = 0;
+
+    if (!strcmp(s, "off"))
+        return 0; /* ingest (and recording) only: no transcoding, no HLS */
+    if (strlen(s) >= sizeof(buf))
+        return snprintf(err, errlen, "ladder: too long"), -EINVAL;
+    strcpy(buf, s);
+    for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+        if (n == max)
+            return snprintf(err, errlen, "ladder: at most %d rungs", max), -EINVAL;
+        if (parse_rung(item, &out[n]) < 0)
+            return snprintf(err, errlen, "ladder: '%s' is not HEIGHTp:BITRATE (e.g. 720p:2500k)",
+                            item),
+                   -EINVAL;
+        for (int i = 0; i < n; i++)
+            if (out[i].height == out[n].height)
+                return snprintf(err, errlen, "ladder: %s given twice", out[n].name), -EINVAL;
+        n++;
+    }
+    if (!n)
+        return snprintf(err, errlen, "ladder: no rungs"), -EINVAL;
+    qsort(out, (size_t)n, sizeof(*out), taller_first);
+    return n;
+}
+
+rl_transcode_t *rl_transcode_open(const rl_transcode_opts_t *o, char *err, size_t errlen)
+{
+    rl_transcode_t *t = calloc(1, sizeof(*t));
+    const AVCodec *codec = avcodec_find_decoder(o->src->codec_id);
+    int rc;
+
+    if (!t)
+        return snprintf(err, errlen, "out of memory"), NULL;
+    t->o = *o;
+    memcpy(t->ladder, o->rungs, (size_t)o->nrungs * sizeof(*o->rungs));
+    t->o.rungs = t->ladder;
+    t->last_pts = INT64_MIN;
+    t->need_key = 1;
+    if (!codec) {
+        snprintf(err, errlen, "no decoder for %s", avcodec_get_name(o->src->codec_id));
+        goto fail;
+    }
+    if (!(t->dec = avcodec_alloc_context3(codec)) || !(t->pkt = av_packet_alloc()) ||
+        !(t->frame = av_frame_alloc()) ||
+        (rc = avcodec_parameters_to_context(t->dec, o->src)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    t->dec->pkt_timebase = MS;
+    /* Slice threads only: frame threads would hold frames back, adding latency. */
+    t->dec->thread_type = FF_THREAD_SLICE;
+    if ((rc = avcodec_open2(t->dec, codec, NULL)) < 0) {
+        snprintf(err, errlen, "cannot open %s decoder: %s", codec->name, av_err2str(rc));
+        goto fail;
+    }
+    return t;
+fail:
+    rl_transcode_free(&t);
+    return NULL;
+}
+
+/* Fits a rung to the source's aspect ratio: even dimensions, never above the source. */
+static void rung_size(const rl_transcode_t *t, const rl_rung_t *r, int *w, int *h)
+{
+    *h = r->height < t->src_h ? r->height : t->src_h & ~1;
+    *w = (int)((int64_t)t->src_w * *h / t->src_h) & ~1;
+}
+
+static int open_encoder(rl_transcode_t *t, rung_state_t *rs)
+{
+    const AVCodec *x264 = avcodec_find_encoder_by_name("libx264");
+    AVCodecContext *c;
+    AVDictionary *opts = NULL;
+    char params[128];
+    int rc;
+
+    if (!x264 || !(rs->enc = c = avcodec_alloc_context3(x264)))
+        return AVERROR_ENCODER_NOT_FOUND;
+    c->width = rs->width;
+    c->height = rs->height;
+    c->pix_fmt = AV_PIX_FMT_YUV420P;
+    c->time_base = MS;
+    c->framerate = t->fps;
+    c->sample_aspect_ratio = (AVRational){ 1, 1 };
+    c->bit_rate = rs->rung.bitrate;
+    c->rc_max_rate = rs->rung.bitrate; /* HLS BANDWIDTH is a peak: keep the encoder under it */
+    c->rc_buffer_size = rs->rung.bitrate;
+    c->max_b_frames = 0;
+    c->gop_size = (int)(av_q2d(t->fps) * t->o.segment_ms / 1000 * 10); /* forced keys rule */
+    c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    c->thread_count = t->o.threads;
+    av_dict_set(&opts, "preset", t->o.preset, 0);
+    av_dict_set(&opts, "tune", "zerolatency", 0);
+    av_dict_set(&opts, "forced-idr", "1", 0);
+    snprintf(params, sizeof(params), "scenecut=0:open-gop=0:rc-lookahead=0");
+    av_dict_set(&opts, "x264-params", params, 0);
+    rc = avcodec_open2(c, x264, &opts);
+    av_dict_free(&opts);
+    return rc;
+}
+
+static int open_rung(rl_transcode_t *t, rung_state_t *rs, const rl_rung_t *r)
+{
+    int rc;
+
+    rs->rung = *r;
+    rung_size(t, r, &rs->width, &rs->height);
+    if ((rc = open_encoder(t, rs)) < 0)
+        return rc;
+    if (rs->width == t->src_w && rs->height == t->src_h && t->src_fmt == AV_PIX_FMT_YUV420P)
+        return 0;
+    rs->sws = sws_getContext(t->src_w, t->src_h, t->src_fmt, rs->width, rs->height,
+                             AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
+    if (!rs->sws || !(rs->frame = av_frame_alloc()))
+        return AVERROR(ENOMEM);
+    rs->frame->format = AV_PIX_FMT_YUV420P;
+    rs->frame->width = rs->width;
+    rs->frame->height = rs->height;
+    return av_frame_get_buffer(rs->frame, 0);
+}
+
+static void close_rungs(rl_transcode_t *t)
+{
+    for (int i = 0; i < t->nrungs; i++) {
+        avcodec_free_context(&t->rungs[i].enc);
+        sws_freeContext(t->rungs[i].sws);
+        av_frame_free(&t->rungs[i].frame);
+    }
+    memset(t->rungs, 0, sizeof(t->rungs));
+    t->nrungs = 0;
+}
+
+/* The ladder for this source: configured rungs at or below its height, and at least one. */
+static int open_rungs(rl_transcode_t *t, const AVFrame *f)
+{
+    int rc, n = 0;
+
+    t->src_w = f->width;
+    t->src_h = f->height;
+    t->src_fmt = f->format;
+    t->fps = t->dec->framerate.num ? t->dec->framerate : (AVRational){ 30, 1 };
+    for (int i = 0; i < t->o.nrungs; i++) {
+        if (t->ladder[i].height > f->height && !(i == t->o.nrungs - 1 && !n))
+            continue; /* never scaled above the source; the smallest rung always stays */
+        if ((rc = open_rung(t, &t->rungs[n], &t->ladder[i])) < 0) {
+            t->nrungs = n + 1;
+            return rc;
+        }
+        n++;
+    }
+    t->nrungs = n;
+    t->stats.generation++;
+    rl_info("transcode_open", "source=%dx%d rungs=%d fps=%.2f", f->width, f->height, n,
+            av_q2d(t->fps));
+    return 0;
+}
+
+static int drain(rl_transcode_t *t, int i)
+{
+    AVCodecContext *c = t->rungs[i].enc;
+    int rc;
+
+    while ((rc = avcodec_receive_packet(c, t->pkt)) >= 0) {
+        t->stats.frames_out++;
+        t->o.on_packet(t->o.opaque, i, t->pkt);
+        av_packet_unref(t->pkt);
+    }
+    return rc == AVERROR(EAGAIN) || rc == AVERROR_EOF ? 0 : rc;
+}
+
+static int encode_rung(rl_transcode_t *t, int i, AVFrame *src)
+{
+    rung_state_t *rs = &t->rungs[i];
+    AVFrame *f = src;
+    int rc;
+
+    if (rs->sws) {
+        if ((rc = av_frame_make_writable(rs->frame)) < 0)
+            return rc;
+        sws_scale(rs->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
+                  rs->frame->data, rs->frame->linesize);
+        rs->frame->pts = src->pts;
+        rs->frame->pict_type = src->pict_type;
+        f = rs->frame;
+    }
+    if ((rc = avcodec_send_frame(rs->enc, f)) < 0)
+        return rc;
+    return drain(t, i);
+}
+
+/* Forces the keyframe that opens a segment, on the same frame in every rung. */
+static void mark_keyframe(rl_transcode_t *t, AVFrame *f)
+{
+    f->pict_type = AV_PICTURE_TYPE_NONE;
+    f->key_frame = 0;
+    if (f->pts < t->next_key && t->next_key - f->pts <= 10 * t->o.segment_ms)
+        return;
+    f->pict_type = AV_PICTURE_TYPE_I;
+    t->next_key = f->pts + t->o.segment_ms;
+}
+
+int rl_transcode_frame(rl_transcode_t *t, AVFrame *f)
+{
+    double t0;
+    int rc = 0;
+
+    if (f->width != t->src_w || f->height != t->src_h || f->format != t->src_fmt || !t->nrungs) {
+        if (t->nrungs && (rc = rl_transcode_flush(t)) < 0)
+            return rc;
+        close_rungs(t);
+        memset(t->stats.rung_seconds, 0, sizeof(t->stats.rung_seconds));
+        memset(t->stats.rung_frames, 0, sizeof(t->stats.rung_frames));
+        if ((rc = open_rungs(t, f)) < 0)
+            return rc;
+        t->next_key = INT64_MIN;
+    }
+    if (f->pts <= t->last_pts) /* a publisher's clock went back: keep output increasing */
+        f->pts = t->last_pts + 1;
+    t->last_pts = f->pts;
+    if (t->o.compose)
+        t->o.compose(t->o.opaque, f);
+    mark_keyframe(t, f);
+    for (int i = 0; i < t->nrungs && rc >= 0; i++) {
+        t0 = rl_now();
+        rc = encode_rung(t, i, f);
+        t->stats.rung_seconds[i] += rl_now() - t0;
+        t->stats.encode_seconds += rl_now() - t0;
+        t->stats.rung_frames[i]++;
+    }
+    return rc;
+}
+
+static int decode_frames(rl_transcode_t *t)
+{
+    int rc;
+
+    while ((rc = avcodec_receive_frame(t->dec, t->frame)) >= 0) {
+        t->frame->pts = t->frame->best_effort_timestamp;
+        if (t->o.compose && (rc = av_frame_make_writable(t->frame)) < 0)
+            return rc;
+        rc = rl_transcode_frame(t, t->frame);
+        av_frame_unref(t->frame);
+        if (rc < 0)
+            return rc;
+    }
+    if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
+        t->stats.decode_errors++;
+        t->need_key = 1;
+    }
+    return 0;
+}
+
+int rl_transcode_packet(rl_transcode_t *t, const AVPacket *pkt)
+{
+    int rc;
+
+    t->stats.frames_in++;
+    if (t->need_key && !(pkt->flags & AV_PKT_FLAG_KEY)) {
+        t->stats.dropped_no_key++;
+        return 0;
+    }
+    t->need_key = 0;
+    rc = avcodec_send_packet(t->dec, pkt);
+    if (rc < 0 && rc != AVERROR(EAGAIN)) {
+        /* Corrupt or unusable input: wait for the next keyframe rather than feed the decoder
+         * frames whose references are gone. */
+        t->stats.decode_errors++;
+        t->need_key = 1;
+        return 0;
+    }
+    return decode_frames(t);
+}
+
+int rl_transcode_end_input(rl_transcode_t *t)
+{
+    int rc;
+
+    if (avcodec_send_packet(t->dec, NULL) < 0)
+        return 0;
+    rc = decode_frames(t);
+    avcodec_flush_buffers(t->dec); /* ready for more input, should any come */
+    t->need_key = 1;
+    return rc;
+}
+
+void rl_transcode_force_key(rl_transcode_t *t)
+{
+    t->next_key = INT64_MIN;
+}
+
+int rl_transcode_flush(rl_transcode_t *t)
+{
+    int rc = 0;
+
+    for (int i = 0; i < t->nrungs; i++) {
+        avcodec_send_frame(t->rungs[i].enc, NULL);
+        if ((rc = drain(t, i)) < 0)
+            break;
+    }
+    return rc;
+}
+
+int rl_transcode_rungs(const rl_transcode_t *t, rl_rung_out_t *out, int max)
+{
+    int n = t->nrungs < max ? t->nrungs : max;
+
+    for (int i = 0; i < n; i++)
+        out[i] = (rl_rung_out_t){ &t->rungs[i].rung, t->rungs[i].width, t->rungs[i].height,
+                                  t->rungs[i].enc };
+    return n;
+}
+
+int rl_transcode_source(const rl_transcode_t *t, int *width, int *height, int *pix_fmt,
+                        AVRational *fps)
+{
+    if (!t->nrungs)
+        return -ENOENT;
+    *width = t->src_w;
+    *height = t->src_h;
+    *pix_fmt = t->src_fmt;
+    *fps = t->fps;
+    return 0;
+}
+
+const rl_transcode_stats_t *rl_transcode_stats(const rl_transcode_t *t)
+{
+    return &t->stats;
+}
+
+void rl_transcode_free(rl_transcode_t **pt)
+{
+    rl_transcode_t *t = *pt;
+
+    if (!t)
+        return;
+    close_rungs(t);
+    avcodec_free_context(&t->dec);
+    av_packet_free(&t->pkt);
+    av_frame_free(&t->frame);
+    free(t);
+    *pt = NULL;
+}

@@ -1,0 +1,66 @@
+/* The network thread's shared state: its loop, the lws context, Redis, the registries, counters.
+ *
+ * Everything here belongs to the network thread: the libuv loop that libwebsockets and hiredis
+ * share, the stream registry, the ingest sessions, the requests in flight. Media workers reach it
+ * only through uv_async_send on `wake`. Modules of the network thread include this header for the
+ * state; what builds and runs it is relay/relay.c, which nothing includes. */
+#ifndef RELAY_SERVER_H
+#define RELAY_SERVER_H
+
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "relay/core/clock.h"
+#include "relay/core/config.h"
+#include "relay/media/transcode.h"
+
+typedef struct rl_redis_s rl_redis_t;
+typedef struct rl_stream_s rl_stream_t;
+typedef struct rl_ingest_s rl_ingest_t;
+typedef struct rl_media_s rl_media_t;
+typedef struct rl_route_s rl_route_t;
+
+typedef struct rl_counters_s {
+    uint64_t rtmp_accepted;
+    uint64_t rtmp_refused; /* over rtmp-max-connections */
+    uint64_t rtmp_closed_error;
+    uint64_t publish_ok;
+    uint64_t publish_rejected;
+    uint64_t publish_replaced;
+    uint64_t http_requests;
+} rl_counters_t;
+
+typedef struct rl_server_s {
+    rl_config_t *cfg;
+    char operator_token[128];
+    uv_loop_t loop;
+    uv_signal_t sig_term, sig_int;
+    uv_timer_t tick; /* 1 Hz: timeouts and rates */
+    uv_async_t wake; /* media workers that finished */
+    struct lws_context *ctx;
+    rl_redis_t *redis;
+    rl_stream_t **streams;
+    int nstreams, streams_cap;
+    rl_ingest_t *ingests; /* linked list of RTMP connections */
+    int ningests;
+    uint64_t next_ingest_id;
+    rl_media_t **retired; /* workers finishing after their stream went offline */
+    int nretired, retired_cap;
+    struct rl_http_req_s *http_pending; /* HTTP requests waiting for Redis */
+    struct rl_http_req_s *hls_waiting;  /* HLS requests waiting for media */
+    const rl_route_t *routes;           /* the HTTP route table (relay/routes/routes.c) */
+    size_t nroutes;
+    uint64_t next_http_id;
+    rl_rung_t rungs[RL_MAX_RUNGS]; /* the ladder, parsed from the config */
+    int nrungs;
+    rl_counters_t counters;
+    int stopping;
+} rl_server_t;
+
+static inline rl_server_t *rl_server_from_wsi(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+#endif

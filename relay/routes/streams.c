@@ -1,0 +1,134 @@
+/* The streams API: list, describe, create (with its secret key), delete (revoking the key).
+ *
+ * Creating and deleting go through Redis (relay/live/keys.c); the request waits for the reply on
+ * the pending list. The key is returned once, to the operator who created the stream, and never
+ * appears in any other reply. */
+#include "relay/routes/routes.h"
+
+#include <jansson.h>
+#include <libavutil/avstring.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "relay/core/log.h"
+#include "relay/ingest/ingest.h"
+#include "relay/live/keys.h"
+#include "relay/live/stream.h"
+
+#define TITLE_MAX 200
+
+void rl_route_streams_list(rl_http_req_t *r, const char *arg)
+{
+    json_t *arr = json_array();
+
+    (void)arg;
+    for (int i = 0; i < r->srv->nstreams; i++)
+        json_array_append_new(arr, rl_stream_json(r->srv->streams[i]));
+    rl_http_respond_json(r, 200, json_pack("{s:o}", "streams", arr));
+}
+
+void rl_route_stream_get(rl_http_req_t *r, const char *id)
+{
+    rl_stream_t *st = rl_stream_find(r->srv, id);
+
+    if (!st) {
+        rl_http_error(r, 404, "no such stream");
+        return;
+    }
+    rl_http_respond_json(r, 200, rl_stream_json(st));
+}
+
+/* The host sellers type into OBS: the configured public host, else the one the operator used. */
+static void public_host(rl_http_req_t *r, char *host, size_t size)
+{
+    char hdr[256];
+    char *colon;
+
+    if (r->srv->cfg->public_host[0]) {
+        av_strlcpy(host, r->srv->cfg->public_host, size);
+        return;
+    }
+    if (lws_hdr_copy(r->wsi, hdr, sizeof(hdr), WSI_TOKEN_HOST) <= 0)
+        av_strlcpy(hdr, "localhost", sizeof(hdr));
+    if (hdr[0] != '[' && (colon = strrchr(hdr, ':')))
+        *colon = '\0';
+    else if (hdr[0] == '[' && (colon = strstr(hdr, "]:")))
+        colon[1] = '\0';
+    av_strlcpy(host, hdr, size);
+}
+
+static void on_created(rl_server_t *srv, uint64_t token, int rc, const char *id, const char *key)
+{
+    rl_http_req_t *r = rl_http_take_pending(srv, token);
+    char host[256], h[128], url[700];
+    int port = 1935;
+
+    if (!r)
+        return;
+    if (rc < 0) {
+        rl_http_error(r, 503, "key store unavailable");
+        return;
+    }
+    public_host(r, host, sizeof(host));
+    rl_parse_hostport(srv->cfg->rtmp_listen, h, sizeof(h), &port);
+    snprintf(url, sizeof(url), "rtmp://%s:%d/live", host, port);
+    rl_info("stream_created", "stream=%s", id);
+    rl_http_respond_json(r, 201,
+                         json_pack("{s:s, s:s, s:s, s:s++}", "id", id, "key", key, "rtmp_server",
+                                   url, "rtmp_url", url, "/", key));
+}
+
+void rl_route_streams_create(rl_http_req_t *r, const char *arg)
+{
+    json_error_t jerr;
+    json_t *j = r->body ? json_loadb(r->body, r->body_len, 0, &jerr) : NULL;
+    const char *title = NULL;
+    int rc;
+
+    (void)arg;
+    if (!j || json_unpack(j, "{s:s}", "title", &title) < 0 || !title[0] ||
+        strlen(title) > TITLE_MAX) {
+        json_decref(j);
+        rl_http_error(r, 400, "body must be {\"title\": \"...\"} with 1 to 200 bytes");
+        return;
+    }
+    rc = rl_keys_create(r->srv, title, on_created, r->id);
+    json_decref(j);
+    if (rc < 0) {
+        rl_http_error(r, 503, "key store unavailable");
+        return;
+    }
+    rl_http_wait_reply(r);
+}
+
+static void on_deleted(rl_server_t *srv, uint64_t token, int rc, int found)
+{
+    rl_http_req_t *r = rl_http_take_pending(srv, token);
+
+    (void)srv;
+    if (!r)
+        return;
+    if (rc < 0) {
+        rl_http_error(r, 503, "key store unavailable");
+        return;
+    }
+    if (!found) {
+        rl_http_error(r, 404, "no such stream");
+        return;
+    }
+    rl_http_respond(r, 204, "application/json", NULL);
+}
+
+void rl_route_stream_delete(rl_http_req_t *r, const char *id)
+{
+    rl_stream_t *st = rl_stream_find(r->srv, id);
+
+    if (st)
+        rl_ingest_close_stream(r->srv, st, "stream deleted by operator");
+    if (rl_keys_delete(r->srv, id, on_deleted, r->id) < 0) {
+        rl_http_error(r, 503, "key store unavailable");
+        return;
+    }
+    rl_info("stream_deleted", "stream=%s", id);
+    rl_http_wait_reply(r);
+}

@@ -1,0 +1,182 @@
+/* Unit tests for the live HLS window: what it serves is shared, not copied; rendered playlists
+ * are reused until the window changes; a response's reference outlives the window's. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "proto/status.h"
+#include "relay/media/hls_live.h"
+
+static rl_hls_t *h;
+static const hls_query_t plain = { 0 };
+
+static rl_blob_t *bytes(const char *text)
+{
+    return rl_blob_copy(text, strlen(text));
+}
+
+static void setup(void)
+{
+    rl_hls_rung_t rung = { .name = "720p",
+                           .width = 1280,
+                           .height = 720,
+                           .bandwidth = 2800000,
+                           .codecs = "avc1.64001f,mp4a.40.2",
+                           .frame_rate = 30 };
+
+    h = rl_hls_new("abc", 4, 1000);
+    rl_hls_post_rungs(h, &rung, 1, 0.334);
+    rl_hls_post_init(h, 0, 7, bytes("INIT"));
+}
+
+static void teardown(void)
+{
+    rl_hls_unref(&h);
+}
+
+/* Posts segment msn as three parts "<msn>a", "<msn>b", "<msn>c" and completes it. */
+static void post_segment(uint64_t msn, int complete)
+{
+    static const char tag[] = "abc";
+
+    for (int i = 0; i < 3; i++) {
+        char text[32];
+        rl_part_info_t info = { .rung = 0,
+                                .msn = msn,
+                                .index = i,
+                                .duration = 0.333,
+                                .independent = i == 0,
+                                .pdt_ms = 1700000000000,
+                                .init_id = 7 };
+        snprintf(text, sizeof(text), "%llu%c", (unsigned long long)msn, tag[i]);
+        rl_hls_post_part(h, &info, bytes(text));
+    }
+    if (complete)
+        rl_hls_post_segment(h, 0, msn, 0.999);
+}
+
+static rl_blob_t *file(const char *name)
+{
+    hls_name_t n;
+    rl_blob_t *b = NULL;
+
+    cr_assert_eq(hls_parse_name(name, &n), 0);
+    cr_assert_eq(rl_hls_file(h, "720p", &n, &b), 0, "%s", name);
+    return b;
+}
+
+static int blob_is(const rl_blob_t *b, const char *text)
+{
+    return b->len == strlen(text) && !memcmp(b->data, text, b->len);
+}
+
+TestSuite(hls_live, .init = setup, .fini = teardown);
+
+Test(hls_live, serves_the_posted_bytes_without_copying)
+{
+    rl_blob_t *posted = bytes("100a"), *got;
+    rl_part_info_t info = {
+        .rung = 0, .msn = 100, .duration = 0.333, .independent = 1, .init_id = 7
+    };
+
+    rl_hls_post_part(h, &info, rl_blob_ref(posted));
+    cr_assert_eq(rl_hls_drain(h), 1);
+    got = file("part-100.0.m4s");
+    cr_assert_eq(got, posted, "the window must hand out the posted blob itself");
+    rl_blob_unref(&got);
+    rl_blob_unref(&posted);
+    got = file("init-7.mp4");
+    cr_assert(blob_is(got, "INIT"));
+    rl_blob_unref(&got);
+}
+
+Test(hls_live, segment_is_its_parts_concatenated)
+{
+    rl_blob_t *seg;
+
+    post_segment(100, 1);
+    rl_hls_drain(h);
+    seg = file("seg-100.m4s");
+    cr_assert(blob_is(seg, "100a100b100c"));
+    rl_blob_unref(&seg);
+}
+
+Test(hls_live, playlist_is_rendered_once_per_change_of_the_window)
+{
+    rl_blob_t *a, *b, *c, *skip;
+    hls_query_t q = { .skip = 1 };
+
+    post_segment(100, 0);
+    rl_hls_drain(h);
+    cr_assert_eq(rl_hls_playlist(h, "720p", &plain, &a), 0);
+    cr_assert_eq(rl_hls_playlist(h, "720p", &plain, &b), 0);
+    cr_assert_eq(a, b, "no change in between: the same text, shared");
+    cr_assert_eq(rl_hls_playlist(h, "720p", &q, &skip), 0);
+    cr_assert_neq(skip, a, "a delta update is a different text");
+    cr_assert(memmem(a->data, a->len, "part-100.2.m4s", 14));
+    cr_assert_null(memmem(a->data, a->len, "seg-100.m4s", 11));
+
+    rl_hls_post_segment(h, 0, 100, 0.999);
+    cr_assert_eq(rl_hls_drain(h), 1);
+    cr_assert_eq(rl_hls_playlist(h, "720p", &plain, &c), 0);
+    cr_assert_neq(c, a, "the window changed: rendered again");
+    cr_assert(memmem(c->data, c->len, "seg-100.m4s", 11), "%.*s", (int)c->len, c->data);
+    cr_assert_null(memmem(a->data, a->len, "seg-100.m4s", 11), "old text stays as it was");
+    rl_blob_unref(&a);
+    rl_blob_unref(&b);
+    rl_blob_unref(&c);
+    rl_blob_unref(&skip);
+}
+
+Test(hls_live, master_is_cached_and_follows_the_ladder)
+{
+    rl_blob_t *a, *b;
+
+    cr_assert_eq(rl_hls_drain(h), 1);
+    cr_assert_eq(rl_hls_master(h, &a), RL_EAGAIN, "no media yet: the master waits");
+    post_segment(100, 1);
+    rl_hls_drain(h);
+    cr_assert_eq(rl_hls_master(h, &a), 0);
+    cr_assert_eq(rl_hls_master(h, &b), 0);
+    cr_assert_eq(a, b);
+    cr_assert(memmem(a->data, a->len, "720p/media.m3u8", 15));
+    rl_blob_unref(&a);
+    rl_blob_unref(&b);
+}
+
+Test(hls_live, a_held_reference_outlives_the_window)
+{
+    rl_blob_t *part, *seg;
+    hls_name_t n;
+    rl_blob_t *none = NULL;
+
+    post_segment(100, 1);
+    rl_hls_drain(h);
+    part = file("part-100.1.m4s");
+    seg = file("seg-100.m4s");
+    for (uint64_t msn = 101; msn < 120; msn++) /* 19 s more: msn 100 leaves the 4 s window */
+        post_segment(msn, 1);
+    rl_hls_drain(h);
+    cr_assert_eq(hls_parse_name("seg-100.m4s", &n), 0);
+    cr_assert_eq(rl_hls_file(h, "720p", &n, &none), -ENOENT, "gone from the window");
+    cr_assert_null(none);
+    cr_assert(blob_is(part, "100b"), "a response still sending it keeps its bytes");
+    cr_assert(blob_is(seg, "100a100b100c"));
+    rl_blob_unref(&part);
+    rl_blob_unref(&seg);
+}
+
+Test(hls_live, unknown_names_and_rungs_are_not_found)
+{
+    hls_name_t n;
+    rl_blob_t *b = NULL;
+
+    post_segment(100, 1);
+    rl_hls_drain(h);
+    cr_assert_eq(hls_parse_name("part-100.0.m4s", &n), 0);
+    cr_assert_eq(rl_hls_file(h, "360p", &n, &b), -ENOENT);
+    cr_assert_eq(hls_parse_name("init-8.mp4", &n), 0);
+    cr_assert_eq(rl_hls_file(h, "720p", &n, &b), -ENOENT);
+    cr_assert_eq(rl_hls_playlist(h, "1080p", &plain, &b), -ENOENT);
+    cr_assert_null(b);
+}
