@@ -48,8 +48,10 @@ typedef struct rl_http_req_s {
     int waiting;
     double deadline;
     char query[256];
+    double redis_deadline; /* waiting on Redis: rl_http_expire_redis answers 503 after it */
     /* response */
     int ready, status;
+    int retry_after; /* seconds for a Retry-After header; 0: none */
     int in_callback; /* inside LWS_CALLBACK_HTTP: write on return, no writeable round trip */
     const char *ctype;
     const char *cache; /* Cache-Control */
@@ -114,6 +116,52 @@ static void wait_reply(req_t *r)
     r->srv->http_pending = r;
 }
 
+/* ---- Redis faults: deadlines and 503 with Retry-After ---- */
+
+/* Parks r for a Redis reply, with a deadline: hiredis 0.14 has no command timeouts. */
+static void wait_redis(req_t *r)
+{
+    r->redis_deadline = rl_now() + rl_redis_timeout_s(r->srv->redis);
+    wait_reply(r);
+}
+
+/* Redis is down, or did not answer in time: try again in a moment (RFC 9110 10.2.3). */
+static void respond_unavailable(req_t *r, const char *msg)
+{
+    r->retry_after = rl_redis_retry_after_s(r->srv->redis);
+    respond_error(r, 503, msg);
+}
+
+static void on_undone(rl_server_t *srv, uint64_t token, int rc, int found)
+{
+    (void)srv, (void)token, (void)rc, (void)found;
+}
+
+/* A creation that was answered 503 at its deadline went through after all: nobody was given its
+ * key, so the stream is deleted again rather than left behind. */
+static void undo_late_create(rl_server_t *srv, const char *id)
+{
+    rl_info("stream_create_undone", "stream=%s reason=\"its client had been answered 503\"", id);
+    rl_keys_delete(srv, id, on_undone, 0);
+}
+
+/* Requests whose Redis reply is late get their 503 now; the reply, if it ever comes, finds no
+ * request with its id (a creation is then undone; a deletion stands, as was asked). */
+void rl_http_expire_redis(rl_server_t *srv)
+{
+    double now = rl_now();
+    req_t *r = srv->http_pending, *next;
+
+    for (; r; r = next) {
+        next = r->next;
+        if (!r->redis_deadline || now < r->redis_deadline)
+            continue;
+        take_pending(srv, r->id);
+        rl_redis_count_timeout(srv->redis);
+        respond_unavailable(r, "key store did not answer in time");
+    }
+}
+
 /* Constant time, so the token cannot be guessed byte by byte from response times. */
 static int token_ok(req_t *r)
 {
@@ -176,10 +224,13 @@ static void on_created(rl_server_t *srv, uint64_t token, int rc, const char *id,
     char host[256], h[128], url[700];
     int port = 1935;
 
-    if (!r)
+    if (!r) {
+        if (!rc)
+            undo_late_create(srv, id);
         return;
+    }
     if (rc < 0) {
-        respond_error(r, 503, "key store unavailable");
+        respond_unavailable(r, "key store unavailable");
         return;
     }
     public_host(r, host, sizeof(host));
@@ -208,10 +259,10 @@ static void create_stream(req_t *r, const char *arg)
     rc = rl_keys_create(r->srv, title, on_created, r->id);
     json_decref(j);
     if (rc < 0) {
-        respond_error(r, 503, "key store unavailable");
+        respond_unavailable(r, "key store unavailable");
         return;
     }
-    wait_reply(r);
+    wait_redis(r);
 }
 
 static void on_deleted(rl_server_t *srv, uint64_t token, int rc, int found)
@@ -222,7 +273,7 @@ static void on_deleted(rl_server_t *srv, uint64_t token, int rc, int found)
     if (!r)
         return;
     if (rc < 0) {
-        respond_error(r, 503, "key store unavailable");
+        respond_unavailable(r, "key store unavailable");
         return;
     }
     if (!found) {
@@ -239,11 +290,11 @@ static void delete_stream(req_t *r, const char *id)
     if (st)
         rl_ingest_close_stream(r->srv, st, "stream deleted by operator");
     if (rl_keys_delete(r->srv, id, on_deleted, r->id) < 0) {
-        respond_error(r, 503, "key store unavailable");
+        respond_unavailable(r, "key store unavailable");
         return;
     }
     rl_info("stream_deleted", "stream=%s", id);
-    wait_reply(r);
+    wait_redis(r);
 }
 
 static void healthz(req_t *r, const char *arg)
@@ -279,12 +330,13 @@ static void metrics(req_t *r, const char *arg)
             "# TYPE shopcast_publish_total counter\nshopcast_publish_total{result=\"ok\"} %llu\n"
             "shopcast_publish_total{result=\"rejected\"} %llu\n"
             "shopcast_publish_total{result=\"replaced\"} %llu\n"
-            "# TYPE shopcast_streams_live gauge\nshopcast_streams_live %d\n"
-            "# TYPE shopcast_redis_up gauge\nshopcast_redis_up %d\n",
+            "shopcast_publish_total{result=\"accepted_offline\"} %llu\n"
+            "# TYPE shopcast_streams_live gauge\nshopcast_streams_live %d\n",
             r->srv->ningests, (unsigned long long)c->rtmp_accepted,
             (unsigned long long)c->rtmp_refused, (unsigned long long)c->rtmp_closed_error,
             (unsigned long long)c->publish_ok, (unsigned long long)c->publish_rejected,
-            (unsigned long long)c->publish_replaced, live, rl_redis_ready(r->srv->redis));
+            (unsigned long long)c->publish_replaced, (unsigned long long)c->publish_offline, live);
+    rl_redis_metrics(r->srv->redis, f);
     fclose(f);
     respond_text(r, 200, "text/plain; version=0.0.4", buf, len);
 }
@@ -741,6 +793,19 @@ static void dispatch(req_t *r)
 
 _Static_assert(RL_BLOB_HEADROOM >= LWS_PRE + 512, "blob headroom too small for our headers");
 
+/* Retry-After on a 503 that Redis caused; nothing otherwise. Returns nonzero when out of room. */
+static int add_retry_after(req_t *r, uint8_t **p, uint8_t *end)
+{
+    char v[16];
+    int n;
+
+    if (!r->retry_after)
+        return 0;
+    n = snprintf(v, sizeof(v), "%d", r->retry_after);
+    return lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_RETRY_AFTER, (const uint8_t *)v, n,
+                                        p, end);
+}
+
 /* One send for headers and body on HTTP/1: the header block is placed in the body blob's headroom,
  * right before the body. The blob may be shared with other responses, but the headroom is only
  * scratch for the duration of this lws_write (one thread; lws copies whatever the socket did not
@@ -757,7 +822,8 @@ static int write_response(req_t *r)
         lws_add_http_header_by_name(r->wsi, (const uint8_t *)"access-control-allow-origin:",
                                     (const uint8_t *)"*", 1, &p, end) ||
         lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const uint8_t *)r->cache, (int)strlen(r->cache), &p, end))
+                                     (const uint8_t *)r->cache, (int)strlen(r->cache), &p, end) ||
+        add_retry_after(r, &p, end))
         return -1;
     if (h1 && blen) {
         if (lws_finalize_http_header(r->wsi, &p, end))

@@ -16,5 +16,7 @@ extern const struct lws_protocols rl_http_protocols[];
 void rl_http_hls_changed(rl_server_t *srv, rl_stream_t *st);
 /* Once a second: requests that waited too long get 503 (RFC 8216bis 6.2.5.2). */
 void rl_http_tick(rl_server_t *srv);
+/* Requests whose Redis reply is later than redis-timeout-ms get 503 with Retry-After. */
+void rl_http_expire_redis(rl_server_t *srv);
 
 #endif
