@@ -50,6 +50,15 @@ static void on_tick(uv_timer_t *t)
     rl_route_hls_tick(srv);
 }
 
+/* Redis deadlines are short (redis-timeout-ms), so they are checked more often than the tick. */
+static void on_deadlines(uv_timer_t *t)
+{
+    rl_server_t *srv = t->data;
+
+    rl_ingest_expire_lookups(srv);
+    rl_http_expire_redis(srv);
+}
+
 static void stop(rl_server_t *srv)
 {
     if (srv->stopping)
@@ -62,9 +71,11 @@ static void stop(rl_server_t *srv)
     rl_stream_reap_workers(srv, 1);
     rl_redis_free(&srv->redis);
     uv_timer_stop(&srv->tick);
+    uv_timer_stop(&srv->deadlines);
     uv_signal_stop(&srv->sig_term);
     uv_signal_stop(&srv->sig_int);
     uv_close((uv_handle_t *)&srv->tick, NULL);
+    uv_close((uv_handle_t *)&srv->deadlines, NULL);
     uv_close((uv_handle_t *)&srv->sig_term, NULL);
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
     uv_close((uv_handle_t *)&srv->wake, NULL);
@@ -207,11 +218,14 @@ static void init_handles(rl_server_t *srv)
     uv_signal_init(&srv->loop, &srv->sig_term);
     uv_signal_init(&srv->loop, &srv->sig_int);
     uv_timer_init(&srv->loop, &srv->tick);
+    uv_timer_init(&srv->loop, &srv->deadlines);
     uv_async_init(&srv->loop, &srv->wake, on_wake);
     srv->sig_term.data = srv->sig_int.data = srv->tick.data = srv->wake.data = srv;
+    srv->deadlines.data = srv;
     uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
     uv_signal_start(&srv->sig_int, on_signal, SIGINT);
     uv_timer_start(&srv->tick, on_tick, 1000, 1000);
+    uv_timer_start(&srv->deadlines, on_deadlines, 250, 250);
 }
 
 int rl_relay_init(rl_server_t *srv, rl_config_t *cfg, char *err, size_t errlen)
@@ -233,7 +247,7 @@ int rl_relay_init(rl_server_t *srv, rl_config_t *cfg, char *err, size_t errlen)
     if ((rc = uv_loop_init(&srv->loop)) < 0)
         return snprintf(err, errlen, "libuv: %s", uv_strerror(rc)), rc;
     init_handles(srv);
-    if (!(srv->redis = rl_redis_new(&srv->loop, cfg->redis, err, errlen)))
+    if (!(srv->redis = rl_redis_new(&srv->loop, cfg->redis, cfg->redis_timeout_ms, err, errlen)))
         return -EINVAL;
     rl_redis_on_ready(srv->redis, on_redis_ready, srv);
     return create_lws(srv, err, errlen);

@@ -38,6 +38,9 @@ static const opt_t options[] = {
       "host name sellers and viewers use; empty: the Host header of each API request" },
     { "redis", STR(redis), "redis://127.0.0.1:6379", "redis://HOST:PORT[/DB] or unix:/PATH" },
     { "redis-prefix", STR(redis_prefix), "shopcast:", "prefix of every Redis key" },
+    { "redis-timeout-ms", INT(redis_timeout_ms), "1500",
+      "longest wait for Redis: a request still waiting gets 503 with Retry-After; a connection that"
+      " answers nothing (not even its heartbeat PING) for twice as long is dropped and remade" },
     { "data-dir", STR(data_dir), "data", "directory for recordings and the generated token" },
     { "operator-token", STR(operator_token), "",
       "bearer token for the operator API; empty: generated once into DATA_DIR/operator-token" },

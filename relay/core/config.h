@@ -16,6 +16,7 @@ typedef struct rl_config_s {
     char public_host[256];
     char redis[512];
     char redis_prefix[64];
+    int redis_timeout_ms;
     char data_dir[512];
     char operator_token[128];
     char log_level[16];

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "relay/core/log.h"
+#include "relay/net/redis.h"
 
 /* Takes over the reference to body (NULL: none). */
 void rl_http_respond(rl_http_req_t *r, int status, const char *ctype, rl_blob_t *body)
@@ -67,6 +68,35 @@ void rl_http_wait_reply(rl_http_req_t *r)
 {
     r->next = r->srv->http_pending;
     r->srv->http_pending = r;
+}
+
+/* ---- Redis faults: deadlines and 503 with Retry-After ---- */
+
+void rl_http_wait_redis(rl_http_req_t *r)
+{
+    r->redis_deadline = rl_now() + rl_redis_timeout_s(r->srv->redis);
+    rl_http_wait_reply(r);
+}
+
+void rl_http_unavailable(rl_http_req_t *r, const char *msg)
+{
+    r->retry_after = rl_redis_retry_after_s(r->srv->redis);
+    rl_http_error(r, 503, msg);
+}
+
+void rl_http_expire_redis(rl_server_t *srv)
+{
+    double now = rl_now();
+    rl_http_req_t *r = srv->http_pending, *next;
+
+    for (; r; r = next) {
+        next = r->next;
+        if (!r->redis_deadline || now < r->redis_deadline)
+            continue;
+        rl_http_take_pending(srv, r->id);
+        rl_redis_count_timeout(srv->redis);
+        rl_http_unavailable(r, "key store did not answer in time");
+    }
 }
 
 /* Constant time, so the token cannot be guessed byte by byte from response times. */
@@ -127,6 +157,19 @@ static void dispatch(rl_http_req_t *r)
 
 _Static_assert(RL_BLOB_HEADROOM >= LWS_PRE + 512, "blob headroom too small for our headers");
 
+/* Retry-After on a 503 that Redis caused; nothing otherwise. Returns nonzero when out of room. */
+static int add_retry_after(rl_http_req_t *r, uint8_t **p, uint8_t *end)
+{
+    char v[16];
+    int n;
+
+    if (!r->retry_after)
+        return 0;
+    n = snprintf(v, sizeof(v), "%d", r->retry_after);
+    return lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_RETRY_AFTER, (const uint8_t *)v, n,
+                                        p, end);
+}
+
 /* One send for headers and body on HTTP/1: the header block is placed in the body blob's headroom,
  * right before the body. The blob may be shared with other responses, but the headroom is only
  * scratch for the duration of this lws_write (one thread; lws copies whatever the socket did not
@@ -143,7 +186,8 @@ static int write_response(rl_http_req_t *r)
         lws_add_http_header_by_name(r->wsi, (const uint8_t *)"access-control-allow-origin:",
                                     (const uint8_t *)"*", 1, &p, end) ||
         lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const uint8_t *)r->cache, (int)strlen(r->cache), &p, end))
+                                     (const uint8_t *)r->cache, (int)strlen(r->cache), &p, end) ||
+        add_retry_after(r, &p, end))
         return -1;
     if (h1 && blen) {
         if (lws_finalize_http_header(r->wsi, &p, end))

@@ -52,8 +52,10 @@ struct rl_http_req_s {
     double deadline;
     char query[256];
     void (*on_reset)(rl_http_req_t *r);
+    double redis_deadline; /* waiting on Redis: rl_http_expire_redis answers 503 after it */
     /* response */
     int ready, status;
+    int retry_after; /* seconds for a Retry-After header; 0: none */
     int in_callback; /* inside LWS_CALLBACK_HTTP: write on return, no writeable round trip */
     const char *ctype;
     const char *cache; /* Cache-Control */
@@ -77,6 +79,13 @@ void rl_http_error(rl_http_req_t *r, int status, const char *msg);
  * again, or returns NULL when the client has gone. */
 void rl_http_wait_reply(rl_http_req_t *r);
 rl_http_req_t *rl_http_take_pending(rl_server_t *srv, uint64_t id);
+
+/* Parks r for a Redis reply, with a deadline of redis-timeout-ms: hiredis 0.14 has no command
+ * timeouts. rl_http_expire_redis answers the late ones 503; their reply then finds no one. */
+void rl_http_wait_redis(rl_http_req_t *r);
+void rl_http_expire_redis(rl_server_t *srv);
+/* 503 with Retry-After: Redis is down or did not answer in time (RFC 9110 10.2.3). */
+void rl_http_unavailable(rl_http_req_t *r, const char *msg);
 
 /* Answers r with the file at path, read on libuv's thread pool (relay/http/file.c). */
 void rl_http_respond_file(rl_http_req_t *r, const char *path, const char *cache);

@@ -14,6 +14,7 @@
 #include "relay/core/log.h"
 #include "proto/rtmp_session.h"
 #include "relay/live/stream.h"
+#include "relay/net/redis.h"
 
 struct rl_ingest_s {
     rl_ingest_t *next;
@@ -23,7 +24,8 @@ struct rl_ingest_s {
     rtmp_session_t rtmp;
     char peer[64];
     double created, last_media;
-    rl_stream_t *stream; /* publishing on, or NULL */
+    double lookup_deadline; /* while the key lookup waits on Redis; 0 otherwise */
+    rl_stream_t *stream;    /* publishing on, or NULL */
     const char *close_reason;
     int closing;   /* close at the next writeable callback */
     int published; /* has published at least once */
@@ -108,16 +110,36 @@ static void start_publishing(rl_ingest_t *in, rl_stream_t *st)
     want_write(in);
 }
 
+/* Redis cannot answer (down, or past the deadline): a key this node learned from Redis still
+ * opens its stream, so a seller is not kept off air by an outage of the key store. */
+static void publish_offline(rl_ingest_t *in, int rc)
+{
+    const char *why =
+        rc == -ETIMEDOUT ? "key store did not answer in time" : "key store unavailable";
+    rl_stream_t *st = rl_keys_known(in->srv, in->key);
+
+    if (!st) {
+        rl_warn("publish_rejected", "peer=%s reason=\"%s; key not known to this node\"", in->peer,
+                why);
+        reject(in, "stream key cannot be checked now, retry shortly");
+        return;
+    }
+    in->srv->counters.publish_offline++;
+    rl_warn("publish_accepted_offline", "stream=%s peer=%s reason=\"%s; key known to this node\"",
+            st->id, in->peer, why);
+    start_publishing(in, st);
+}
+
 static void on_key(rl_server_t *srv, uint64_t token, int rc, const char *stream_id)
 {
     rl_ingest_t *in = find_ingest(srv, token);
     rl_stream_t *st;
 
-    if (!in || in->rtmp.state != RTMP_ST_PUBLISH_WAIT)
-        return; /* the publisher left while Redis answered */
+    if (!in || in->rtmp.state != RTMP_ST_PUBLISH_WAIT || in->closing)
+        return; /* the publisher left, or the deadline answered first */
+    in->lookup_deadline = 0;
     if (rc < 0) {
-        rl_warn("publish_rejected", "peer=%s reason=\"key store unavailable\"", in->peer);
-        reject(in, "stream key cannot be checked now, retry shortly");
+        publish_offline(in, rc);
         return;
     }
     if (!stream_id) {
@@ -148,6 +170,7 @@ static int ev_publish(rl_ingest_t *in, const rtmp_event_t *ev)
         reject(in, "empty stream key");
         return 0;
     }
+    in->lookup_deadline = rl_now() + rl_redis_timeout_s(in->srv->redis);
     rc = rl_keys_lookup(in->srv, in->key, on_key, in->id);
     if (rc < 0)
         on_key(in->srv, in->id, rc, NULL);
@@ -309,6 +332,20 @@ int rl_ingest_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         *slot = NULL;
         return 0;
     default: return 0;
+    }
+}
+
+/* A key lookup that Redis has not answered in time is decided without it; the late reply finds
+ * the session no longer waiting and does nothing. */
+void rl_ingest_expire_lookups(rl_server_t *srv)
+{
+    double now = rl_now();
+
+    for (rl_ingest_t *in = srv->ingests; in; in = in->next) {
+        if (in->closing || !in->lookup_deadline || now < in->lookup_deadline)
+            continue;
+        rl_redis_count_timeout(srv->redis);
+        on_key(srv, in->id, -ETIMEDOUT, NULL);
     }
 }
 

@@ -65,11 +65,42 @@ static int op_send(op_t *op, rl_redis_cb cb, int argc, const char **argv)
     return rl_redis_cmd(op->srv->redis, cb, op, op->token, argc, argv);
 }
 
+/* ---- what this node knows of the keys, for when Redis is down ---- */
+
+/* Redis said key belongs to id: remember it on the stream (adding the stream if need be). */
+static void learn(rl_server_t *srv, const char *id, const char *key)
+{
+    rl_stream_t *st = rl_stream_add(srv, id, NULL);
+
+    if (st && strlen(key) < sizeof(st->key))
+        av_strlcpy(st->key, key, sizeof(st->key));
+}
+
+/* Redis no longer knows key: it was revoked, perhaps by another node. */
+static void forget(rl_server_t *srv, const char *key)
+{
+    for (int i = 0; i < srv->nstreams; i++)
+        if (!strcmp(srv->streams[i]->key, key))
+            srv->streams[i]->key[0] = '\0';
+}
+
+rl_stream_t *rl_keys_known(rl_server_t *srv, const char *key)
+{
+    for (int i = 0; key[0] && i < srv->nstreams; i++)
+        if (!strcmp(srv->streams[i]->key, key))
+            return srv->streams[i];
+    return NULL;
+}
+
 static void on_lookup(void *owner, uint64_t token, int rc, redisReply *rep)
 {
     op_t *op = owner;
     const char *id = !rc && rep->type == REDIS_REPLY_STRING ? rep->str : NULL;
 
+    if (id)
+        learn(op->srv, id, op->key);
+    else if (!rc)
+        forget(op->srv, op->key);
     ((rl_key_cb)op->cb)(op->srv, token, rc, id);
     free(op);
 }
@@ -82,6 +113,7 @@ int rl_keys_lookup(rl_server_t *srv, const char *key, rl_key_cb cb, uint64_t tok
 
     if (!op)
         return -ENOMEM;
+    av_strlcpy(op->key, key, sizeof(op->key));
     name(k, sizeof(k), srv, "key", key);
     if ((rc = op_send(op, on_lookup, 2, (const char *[]){ "GET", k })) < 0)
         free(op);
@@ -95,8 +127,8 @@ static void on_created(void *owner, uint64_t token, int rc, redisReply *rep)
     /* EXEC answers an array, or nil when the transaction was aborted. */
     if (!rc && rep->type != REDIS_REPLY_ARRAY)
         rc = -EIO;
-    if (!rc)
-        rl_stream_add(op->srv, op->id, op->title);
+    if (!rc && rl_stream_add(op->srv, op->id, op->title))
+        learn(op->srv, op->id, op->key);
     ((rl_create_cb)op->cb)(op->srv, token, rc, op->id, op->key);
     free(op);
 }
@@ -184,14 +216,51 @@ int rl_keys_delete(rl_server_t *srv, const char *id, rl_delete_cb cb, uint64_t t
     return rc;
 }
 
-static void on_title(void *owner, uint64_t token, int rc, redisReply *rep)
+/* HMGET title key of one stream: a stream whose hash is gone is not (re)loaded. */
+static void on_fields(void *owner, uint64_t token, int rc, redisReply *rep)
 {
     op_t *op = owner;
+    redisReply *title, *key;
+    rl_stream_t *st;
 
     (void)token;
-    if (!rc && rep->type == REDIS_REPLY_STRING)
-        rl_stream_add(op->srv, op->id, rep->str);
+    if (rc || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
+        goto done;
+    title = rep->element[0];
+    key = rep->element[1];
+    if (title->type != REDIS_REPLY_STRING || !(st = rl_stream_add(op->srv, op->id, title->str)))
+        goto done;
+    if (key->type == REDIS_REPLY_STRING)
+        learn(op->srv, op->id, key->str);
+    else
+        st->key[0] = '\0';
+done:
     free(op);
+}
+
+static int listed(const redisReply *set, const char *id)
+{
+    for (size_t i = 0; i < set->elements; i++)
+        if (set->element[i]->type == REDIS_REPLY_STRING && !strcmp(set->element[i]->str, id))
+            return 1;
+    return 0;
+}
+
+/* Streams Redis no longer lists were deleted while we were away from it (by another node, or a
+ * Redis that came back empty): forget them. A live one keeps playing, since its viewers did
+ * nothing wrong, but its key is forgotten, so it cannot go live again without Redis. */
+static void prune(rl_server_t *srv, const redisReply *set)
+{
+    for (int i = srv->nstreams - 1; i >= 0; i--) {
+        rl_stream_t *st = srv->streams[i];
+        if (listed(set, st->id))
+            continue;
+        st->key[0] = '\0';
+        if (st->ingest)
+            continue;
+        rl_info("stream_forgotten", "stream=%s reason=\"no longer in Redis\"", st->id);
+        rl_stream_remove(srv, st);
+    }
 }
 
 static void on_members(void *owner, uint64_t token, int rc, redisReply *rep)
@@ -200,16 +269,19 @@ static void on_members(void *owner, uint64_t token, int rc, redisReply *rep)
     char st[512];
 
     (void)token;
-    for (size_t i = 0; !rc && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+    if (rc || rep->type != REDIS_REPLY_ARRAY)
+        goto done;
+    prune(list->srv, rep);
+    for (size_t i = 0; i < rep->elements; i++) {
         if (rep->element[i]->type != REDIS_REPLY_STRING || !(op = new_op(list->srv, NULL, 0)))
             continue;
         av_strlcpy(op->id, rep->element[i]->str, sizeof(op->id));
         name(st, sizeof(st), list->srv, "stream", op->id);
-        if (op_send(op, on_title, 3, (const char *[]){ "HGET", st, "title" }) < 0)
+        if (op_send(op, on_fields, 4, (const char *[]){ "HMGET", st, "title", "key" }) < 0)
             free(op);
     }
-    if (!rc && rep->type == REDIS_REPLY_ARRAY)
-        rl_info("streams_loaded", "count=%zu", rep->elements);
+    rl_info("streams_loaded", "count=%zu", rep->elements);
+done:
     free(list);
 }
 

@@ -24,8 +24,13 @@ int rl_keys_create(rl_server_t *srv, const char *title, rl_create_cb cb, uint64_
 typedef void (*rl_delete_cb)(rl_server_t *srv, uint64_t token, int rc, int found);
 int rl_keys_delete(rl_server_t *srv, const char *id, rl_delete_cb cb, uint64_t token);
 
-/* Loads every stream's id and title into the registry (at start and after a reconnect). */
+/* Loads every stream's id, title and key into the registry (at start and after a reconnect), and
+ * forgets the streams that are no longer in Redis, unless they are live. */
 void rl_keys_load_all(rl_server_t *srv);
+
+/* The stream whose key this node last learned from Redis (at load, create or a lookup), or NULL.
+ * Only for when Redis cannot answer: Redis stays the authority whenever it can. */
+rl_stream_t *rl_keys_known(rl_server_t *srv, const char *key);
 
 /* Fills out[len] with random lowercase letters and digits from getrandom(2). */
 int rl_random_token(char *out, size_t len);

@@ -1,8 +1,8 @@
 /* Stream registry: every known stream by public id, its live state and what the ingest measures.
  *
  * Network thread only. A stream exists from its creation (POST /api/v1/streams, or loaded from
- * Redis at start) on; it is live while one ingest session publishes to it. The secret key is not
- * kept here: it lives in Redis and is only compared there. */
+ * Redis at start) on; it is live while one ingest session publishes to it. The secret key lives in
+ * Redis and is checked there; the copy kept here is only for going live while Redis is down. */
 #ifndef RELAY_STREAM_H
 #define RELAY_STREAM_H
 
@@ -20,6 +20,7 @@
 typedef struct rl_stream_s {
     char id[32];
     char title[256];
+    char key[64];         /* secret: as Redis last gave it; "" unknown or revoked; never shown */
     rl_ingest_t *ingest;  /* the publisher, NULL while offline */
     rl_media_t *media;    /* its worker, while on air (live, or within the grace time) */
     rl_hls_t *hls;        /* its HLS window, from the first publish until it is deleted */

@@ -1,25 +1,47 @@
-/* Redis on the network thread's loop: hiredis async through its libuv adapter, reconnecting.
+/* Redis on the network thread's loop: hiredis async through our own libuv adapter, reconnecting.
  *
- * Invariant: r->ac is non-NULL exactly while a connection exists or is being made; hiredis frees
- * the context itself after the disconnect callback, so r->ac is cleared there and nowhere else. */
+ * Invariants: r->ac is the one live context (connecting, handshaking or ready), or NULL while we
+ * wait to retry. A context stops being r->ac the moment we give up on it (lost), before hiredis
+ * frees it, so its late callbacks (connect, disconnect, PING replies) recognise it as stale and do
+ * nothing. Every way a connection can end (refused, reset, closed, hung, SELECT refused) goes
+ * through lost(), which logs once per outage and schedules the next attempt with backoff. */
 #include "relay/net/redis.h"
 
 #include <errno.h>
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "relay/core/backoff.h"
+#include "relay/core/clock.h"
 #include "relay/core/log.h"
+
+#define WATCH_MS    250 /* how often deadlines are checked and heartbeats sent */
+#define HEARTBEAT_S 1.0 /* a PING goes out after this long without one */
+#define TIMEOUT_MIN 100 /* ms: below this a loaded Redis would flap */
+/* A connection is given twice a request's time: the request gives up first (503), and the
+ * connection is remade only once it is clearly stuck, so a brief stall costs no reconnect. */
+#define CONN_TIMEOUTS 2
 
 struct rl_redis_s {
     uv_loop_t *loop;
     redisAsyncContext *ac;
-    uv_timer_t retry;
+    uv_timer_t retry, watch;
+    int handles_open;
     char host[256], path[256];
     int port, db;
-    int ready, closing, logged_down;
+    double timeout_s;
+    int ready, closing;
+    double conn_started; /* rl_now() when the current context was made */
+    double ping_sent;    /* of the heartbeat in flight; 0: none */
+    double last_pong;
+    unsigned tries;    /* connections attempted since the last time it was ready */
+    double down_since; /* 0 while no outage is going on */
+    double next_retry;
+    double outage_total; /* seconds, outages that ended */
+    uint64_t reconnects, conn_timeouts, req_timeouts;
     void (*on_ready)(void *);
     void *owner;
     char desc[300];
@@ -33,10 +55,280 @@ typedef struct req_s {
 
 static void connect_now(rl_redis_t *r);
 
+/* ---- the libuv adapter: hiredis's event hooks on one uv_poll_t ----
+ *
+ * hiredis 0.14's own adapter returns without a word when libuv reports a poll error. libuv
+ * reports EPOLLERR (a refused connect, a reset connection) exactly that way, and has already
+ * stopped the handle: hiredis never looks at the socket again, neither the connect callback nor
+ * the disconnect callback ever comes, and the client waits for good. Here a poll error makes
+ * hiredis read, so it sees the error (SO_ERROR while connecting, read(2) after) and gives up on the
+ * context, as it would on any other error. */
+
+typedef struct sock_s {
+    uv_poll_t poll;
+    redisAsyncContext *ac; /* NULL once hiredis has cleaned up */
+    int events;
+} sock_t;
+
+static void drop(rl_redis_t *r, redisAsyncContext *ac, const char *why);
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    sock_t *s = h->data;
+
+    if (!s->ac)
+        return;
+    if (status < 0) {
+        s->events = 0; /* libuv stopped the handle */
+        redisAsyncHandleRead(s->ac);
+        if (s->ac) /* hiredis found nothing wrong, but the kernel said so: do not wait on it */
+            drop(s->ac->data, s->ac, uv_strerror(status));
+        return;
+    }
+    if (events & UV_READABLE)
+        redisAsyncHandleRead(s->ac);
+    if (s->ac && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(s->ac);
+}
+
+static void sock_update(sock_t *s, int add, int del)
+{
+    s->events = (s->events | add) & ~del;
+    if (s->events)
+        uv_poll_start(&s->poll, s->events, on_poll);
+    else
+        uv_poll_stop(&s->poll);
+}
+
+static void ev_add_read(void *p)
+{
+    sock_update(p, UV_READABLE, 0);
+}
+
+static void ev_del_read(void *p)
+{
+    sock_update(p, 0, UV_READABLE);
+}
+
+static void ev_add_write(void *p)
+{
+    sock_update(p, UV_WRITABLE, 0);
+}
+
+static void ev_del_write(void *p)
+{
+    sock_update(p, 0, UV_WRITABLE);
+}
+
+static void sock_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* hiredis is about to free the context (and close its fd). */
+static void ev_cleanup(void *p)
+{
+    sock_t *s = p;
+
+    s->ac = NULL;
+    uv_close((uv_handle_t *)&s->poll, sock_closed);
+}
+
+static int attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    sock_t *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return -ENOMEM;
+    if (uv_poll_init(loop, &s->poll, ac->c.fd) < 0) {
+        free(s);
+        return -EIO;
+    }
+    s->poll.data = s;
+    s->ac = ac;
+    ac->ev.data = s;
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    return 0;
+}
+
+/* ---- connection lifecycle ---- */
+
+static uint32_t random32(void)
+{
+    uint32_t v;
+
+    if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+        v = (uint32_t)rl_now_us();
+    return v;
+}
+
 static void retry_cb(uv_timer_t *t)
 {
     connect_now(t->data);
 }
+
+/* The current connection is gone or given up on: log it once per outage, retry with backoff.
+ * Whoever frees the context does so after this returns. */
+static void lost(rl_redis_t *r, const char *why)
+{
+    char q[300];
+    int delay;
+
+    r->ac = NULL;
+    r->ready = 0;
+    r->ping_sent = 0;
+    if (r->closing)
+        return;
+    rl_log_quote(q, sizeof(q), why);
+    if (!r->down_since) {
+        r->down_since = rl_now();
+        rl_warn("redis_down", "redis=%s error=%s", r->desc, q);
+    } else {
+        rl_dbg("redis_retry_failed", "redis=%s attempt=%u error=%s", r->desc, r->tries, q);
+    }
+    delay = rl_backoff_ms(r->tries, RL_BACKOFF_BASE_MS, RL_BACKOFF_CAP_MS, random32());
+    r->next_retry = rl_now() + delay / 1000.0;
+    uv_timer_start(&r->retry, retry_cb, (uint64_t)delay, 0);
+}
+
+/* Gives up on a context from our side (a deadline, a poll error, SELECT refused). Safe inside a
+ * hiredis callback too: hiredis then frees the context once the callback returns. Commands still
+ * waiting are answered with a NULL reply either way. */
+static void drop(rl_redis_t *r, redisAsyncContext *ac, const char *why)
+{
+    if (!ac)
+        return;
+    if (ac == r->ac)
+        lost(r, why);
+    redisAsyncFree(ac);
+}
+
+static void became_ready(rl_redis_t *r)
+{
+    double now = rl_now();
+
+    r->ready = 1;
+    r->last_pong = now;
+    if (r->down_since) {
+        r->outage_total += now - r->down_since;
+        r->reconnects++;
+        rl_info("redis_ready", "redis=%s db=%d outage_s=%.1f attempts=%u", r->desc, r->db,
+                now - r->down_since, r->tries);
+        r->down_since = 0;
+    } else {
+        rl_info("redis_ready", "redis=%s db=%d", r->desc, r->db);
+    }
+    r->tries = 0;
+    if (r->on_ready)
+        r->on_ready(r->owner);
+}
+
+static void on_select(redisAsyncContext *ac, void *reply, void *priv)
+{
+    rl_redis_t *r = priv;
+    redisReply *rep = reply;
+    char why[300];
+
+    if (ac != r->ac || !rep) /* stale, or freed: lost() already ran for it */
+        return;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(why, sizeof(why), "SELECT %d: %s", r->db, rep->str);
+        drop(r, ac, why);
+        return;
+    }
+    became_ready(r);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    rl_redis_t *r = ac->data;
+    char db[16];
+
+    if (ac != r->ac)
+        return;
+    if (status != REDIS_OK) {
+        lost(r, ac->errstr); /* hiredis frees a context whose connect failed */
+        return;
+    }
+    snprintf(db, sizeof(db), "%d", r->db);
+    redisAsyncCommand(r->ac, on_select, r, "SELECT %s", db);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    rl_redis_t *r = ac->data;
+
+    if (ac == r->ac)
+        lost(r, status == REDIS_OK ? "closed" : ac->errstr);
+}
+
+static void connect_now(rl_redis_t *r)
+{
+    redisAsyncContext *ac =
+        r->path[0] ? redisAsyncConnectUnix(r->path) : redisAsyncConnect(r->host, r->port);
+    char why[300];
+
+    r->tries++;
+    r->conn_started = rl_now();
+    if (!ac || ac->err || attach(ac, r->loop) < 0) {
+        snprintf(why, sizeof(why), "%s",
+                 !ac       ? "out of memory"
+                 : ac->err ? ac->errstr
+                           : "cannot watch the socket");
+        if (ac)
+            redisAsyncFree(ac);
+        lost(r, why);
+        return;
+    }
+    ac->data = r;
+    r->ac = ac;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+}
+
+/* ---- deadlines: hiredis 0.14 has none, so a hung server or a dead link is found here ---- */
+
+static void on_pong(redisAsyncContext *ac, void *reply, void *priv)
+{
+    rl_redis_t *r = priv;
+
+    if (ac == r->ac && reply) {
+        r->ping_sent = 0;
+        r->last_pong = rl_now();
+    }
+}
+
+static void timed_out(rl_redis_t *r, const char *why)
+{
+    r->conn_timeouts++;
+    drop(r, r->ac, why);
+}
+
+static void watch_cb(uv_timer_t *t)
+{
+    rl_redis_t *r = t->data;
+    double now = rl_now();
+    double limit = CONN_TIMEOUTS * r->timeout_s;
+
+    if (!r->ac)
+        return;
+    if (!r->ready) {
+        if (now - r->conn_started > limit)
+            timed_out(r, "no answer while connecting");
+    } else if (r->ping_sent) {
+        if (now - r->ping_sent > limit)
+            timed_out(r, "heartbeat PING not answered");
+    } else if (now - r->last_pong >= HEARTBEAT_S &&
+               redisAsyncCommand(r->ac, on_pong, r, "PING") == REDIS_OK) {
+        r->ping_sent = now;
+    }
+}
+
+/* ---- public ---- */
 
 int rl_redis_parse_url(const char *url, char *host, size_t hostlen, int *port, char *path,
                        size_t pathlen, int *db)
@@ -72,81 +364,14 @@ int rl_redis_parse_url(const char *url, char *host, size_t hostlen, int *port, c
     return 0;
 }
 
-static void on_select(redisAsyncContext *ac, void *reply, void *priv)
+rl_redis_t *rl_redis_new(uv_loop_t *loop, const char *url, int timeout_ms, char *err, size_t errlen)
 {
-    rl_redis_t *r = priv;
-    redisReply *rep = reply;
+    rl_redis_t *r;
 
-    (void)ac;
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        rl_err("redis_select", "redis=%s db=%d error=\"%s\"", r->desc, r->db,
-               rep ? rep->str : "no reply");
-        return;
-    }
-    r->ready = 1;
-    r->logged_down = 0;
-    rl_info("redis_ready", "redis=%s db=%d", r->desc, r->db);
-    if (r->on_ready)
-        r->on_ready(r->owner);
-}
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-    rl_redis_t *r = ac->data;
-    char db[16];
-
-    if (status != REDIS_OK) {
-        if (!r->logged_down++)
-            rl_warn("redis_down", "redis=%s error=\"%s\" retry_s=1", r->desc, ac->errstr);
-        r->ac = NULL; /* hiredis frees a context whose connect failed */
-        if (!r->closing)
-            uv_timer_start(&r->retry, retry_cb, 1000, 0);
-        return;
-    }
-    snprintf(db, sizeof(db), "%d", r->db);
-    redisAsyncCommand(r->ac, on_select, r, "SELECT %s", db);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-    rl_redis_t *r = ac->data;
-
-    r->ac = NULL;
-    r->ready = 0;
-    if (r->closing)
-        return;
-    rl_warn("redis_down", "redis=%s error=\"%s\" retry_s=1", r->desc,
-            status == REDIS_OK ? "closed" : ac->errstr);
-    r->logged_down = 1;
-    uv_timer_start(&r->retry, retry_cb, 1000, 0);
-}
-
-static void connect_now(rl_redis_t *r)
-{
-    redisAsyncContext *ac =
-        r->path[0] ? redisAsyncConnectUnix(r->path) : redisAsyncConnect(r->host, r->port);
-
-    if (!ac || ac->err) {
-        if (!r->logged_down++)
-            rl_warn("redis_down", "redis=%s error=\"%s\" retry_s=1", r->desc,
-                    ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
-        uv_timer_start(&r->retry, retry_cb, 1000, 0);
-        return;
-    }
-    ac->data = r;
-    r->ac = ac;
-    redisLibuvAttach(ac, r->loop);
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-}
-
-rl_redis_t *rl_redis_new(uv_loop_t *loop, const char *url, char *err, size_t errlen)
-{
-    rl_redis_t *r = calloc(1, sizeof(*r));
-
-    if (!r)
+    if (timeout_ms < TIMEOUT_MIN)
+        return snprintf(err, errlen, "redis-timeout-ms: %d is below %d", timeout_ms, TIMEOUT_MIN),
+               NULL;
+    if (!(r = calloc(1, sizeof(*r))))
         return snprintf(err, errlen, "out of memory"), NULL;
     if (rl_redis_parse_url(url, r->host, sizeof(r->host), &r->port, r->path, sizeof(r->path),
                            &r->db) < 0) {
@@ -159,15 +384,22 @@ rl_redis_t *rl_redis_new(uv_loop_t *loop, const char *url, char *err, size_t err
     else
         snprintf(r->desc, sizeof(r->desc), "%s:%d", r->host, r->port);
     r->loop = loop;
+    r->timeout_s = timeout_ms / 1000.0;
     uv_timer_init(loop, &r->retry);
-    r->retry.data = r;
+    uv_timer_init(loop, &r->watch);
+    r->retry.data = r->watch.data = r;
+    r->handles_open = 2;
+    uv_timer_start(&r->watch, watch_cb, WATCH_MS, WATCH_MS);
     connect_now(r);
     return r;
 }
 
-static void free_after_close(uv_handle_t *h)
+static void timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    rl_redis_t *r = h->data;
+
+    if (!--r->handles_open)
+        free(r);
 }
 
 void rl_redis_free(rl_redis_t **pr)
@@ -177,10 +409,11 @@ void rl_redis_free(rl_redis_t **pr)
     if (!r)
         return;
     r->closing = 1;
-    if (r->ac)
-        redisAsyncFree(r->ac); /* pending callbacks run with a NULL reply */
+    drop(r, r->ac, "shutting down"); /* pending callbacks run with a NULL reply */
     uv_timer_stop(&r->retry);
-    uv_close((uv_handle_t *)&r->retry, free_after_close);
+    uv_timer_stop(&r->watch);
+    uv_close((uv_handle_t *)&r->retry, timer_closed);
+    uv_close((uv_handle_t *)&r->watch, timer_closed);
     *pr = NULL;
 }
 
@@ -198,6 +431,40 @@ int rl_redis_ready(const rl_redis_t *r)
 const char *rl_redis_describe(const rl_redis_t *r)
 {
     return r->desc;
+}
+
+double rl_redis_timeout_s(const rl_redis_t *r)
+{
+    return r->timeout_s;
+}
+
+int rl_redis_retry_after_s(const rl_redis_t *r)
+{
+    double wait = r->ready || r->ac ? 0 : r->next_retry - rl_now();
+
+    return wait > 1 ? (int)(wait + 0.999) : 1;
+}
+
+void rl_redis_count_timeout(rl_redis_t *r)
+{
+    r->req_timeouts++;
+}
+
+void rl_redis_metrics(const rl_redis_t *r, FILE *f)
+{
+    double outage = r->outage_total + (r->down_since ? rl_now() - r->down_since : 0);
+
+    fprintf(f,
+            "# TYPE shopcast_redis_up gauge\nshopcast_redis_up %d\n"
+            "# TYPE shopcast_redis_reconnects_total counter\n"
+            "shopcast_redis_reconnects_total %llu\n"
+            "# TYPE shopcast_redis_timeouts_total counter\n"
+            "shopcast_redis_timeouts_total{what=\"request\"} %llu\n"
+            "shopcast_redis_timeouts_total{what=\"connection\"} %llu\n"
+            "# TYPE shopcast_redis_outage_seconds_total counter\n"
+            "shopcast_redis_outage_seconds_total %.3f\n",
+            r->ready, (unsigned long long)r->reconnects, (unsigned long long)r->req_timeouts,
+            (unsigned long long)r->conn_timeouts, outage);
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv)

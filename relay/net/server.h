@@ -28,6 +28,7 @@ typedef struct rl_counters_s {
     uint64_t publish_ok;
     uint64_t publish_rejected;
     uint64_t publish_replaced;
+    uint64_t publish_offline; /* accepted on a key known to this node while Redis was down */
     uint64_t http_requests;
 } rl_counters_t;
 
@@ -36,8 +37,9 @@ typedef struct rl_server_s {
     char operator_token[128];
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int;
-    uv_timer_t tick; /* 1 Hz: timeouts and rates */
-    uv_async_t wake; /* media workers that finished */
+    uv_timer_t tick;      /* 1 Hz: timeouts and rates */
+    uv_timer_t deadlines; /* 4 Hz: requests waiting on Redis (hiredis 0.14 has no timeouts) */
+    uv_async_t wake;      /* media workers that finished */
     struct lws_context *ctx;
     rl_redis_t *redis;
     rl_stream_t **streams;

@@ -30,12 +30,13 @@ void rl_route_metrics(rl_http_req_t *r, const char *arg)
             "# TYPE shopcast_publish_total counter\nshopcast_publish_total{result=\"ok\"} %llu\n"
             "shopcast_publish_total{result=\"rejected\"} %llu\n"
             "shopcast_publish_total{result=\"replaced\"} %llu\n"
-            "# TYPE shopcast_streams_live gauge\nshopcast_streams_live %d\n"
-            "# TYPE shopcast_redis_up gauge\nshopcast_redis_up %d\n",
+            "shopcast_publish_total{result=\"accepted_offline\"} %llu\n"
+            "# TYPE shopcast_streams_live gauge\nshopcast_streams_live %d\n",
             r->srv->ningests, (unsigned long long)c->rtmp_accepted,
             (unsigned long long)c->rtmp_refused, (unsigned long long)c->rtmp_closed_error,
             (unsigned long long)c->publish_ok, (unsigned long long)c->publish_rejected,
-            (unsigned long long)c->publish_replaced, live, rl_redis_ready(r->srv->redis));
+            (unsigned long long)c->publish_replaced, (unsigned long long)c->publish_offline, live);
+    rl_redis_metrics(r->srv->redis, f);
     fclose(f);
     rl_http_respond_text(r, 200, "text/plain; version=0.0.4", buf, len);
 }

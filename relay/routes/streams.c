@@ -57,16 +57,32 @@ static void public_host(rl_http_req_t *r, char *host, size_t size)
     av_strlcpy(host, hdr, size);
 }
 
+static void on_undone(rl_server_t *srv, uint64_t token, int rc, int found)
+{
+    (void)srv, (void)token, (void)rc, (void)found;
+}
+
+/* A creation that was answered 503 at its deadline went through after all: nobody was given its
+ * key, so the stream is deleted again rather than left behind. */
+static void undo_late_create(rl_server_t *srv, const char *id)
+{
+    rl_info("stream_create_undone", "stream=%s reason=\"its client had been answered 503\"", id);
+    rl_keys_delete(srv, id, on_undone, 0);
+}
+
 static void on_created(rl_server_t *srv, uint64_t token, int rc, const char *id, const char *key)
 {
     rl_http_req_t *r = rl_http_take_pending(srv, token);
     char host[256], h[128], url[700];
     int port = 1935;
 
-    if (!r)
+    if (!r) {
+        if (!rc)
+            undo_late_create(srv, id);
         return;
+    }
     if (rc < 0) {
-        rl_http_error(r, 503, "key store unavailable");
+        rl_http_unavailable(r, "key store unavailable");
         return;
     }
     public_host(r, host, sizeof(host));
@@ -95,10 +111,10 @@ void rl_route_streams_create(rl_http_req_t *r, const char *arg)
     rc = rl_keys_create(r->srv, title, on_created, r->id);
     json_decref(j);
     if (rc < 0) {
-        rl_http_error(r, 503, "key store unavailable");
+        rl_http_unavailable(r, "key store unavailable");
         return;
     }
-    rl_http_wait_reply(r);
+    rl_http_wait_redis(r);
 }
 
 static void on_deleted(rl_server_t *srv, uint64_t token, int rc, int found)
@@ -109,7 +125,7 @@ static void on_deleted(rl_server_t *srv, uint64_t token, int rc, int found)
     if (!r)
         return;
     if (rc < 0) {
-        rl_http_error(r, 503, "key store unavailable");
+        rl_http_unavailable(r, "key store unavailable");
         return;
     }
     if (!found) {
@@ -126,9 +142,9 @@ void rl_route_stream_delete(rl_http_req_t *r, const char *id)
     if (st)
         rl_ingest_close_stream(r->srv, st, "stream deleted by operator");
     if (rl_keys_delete(r->srv, id, on_deleted, r->id) < 0) {
-        rl_http_error(r, 503, "key store unavailable");
+        rl_http_unavailable(r, "key store unavailable");
         return;
     }
     rl_info("stream_deleted", "stream=%s", id);
-    rl_http_wait_reply(r);
+    rl_http_wait_redis(r);
 }

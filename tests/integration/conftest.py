@@ -6,6 +6,7 @@ each other's streams.
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,9 +24,19 @@ BIN = os.environ.get("SHOPCAST_BIN", os.path.join(ROOT, "build", "relay", "shopc
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port to listen on, from below the kernel's ephemeral range (32768-60999 by default): a
+    port the kernel hands out for bind(0) may still be the local end of an outgoing connection in
+    TIME-WAIT, and then a listener without SO_REUSEPORT cannot take it (EADDRINUSE), which a
+    busy machine hits often."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port in 20000-32000")
 
 
 def wait_until(pred, timeout, what):
@@ -82,22 +93,25 @@ class Shopcast:
                      "--web-dir", os.path.join(ROOT, "web")] + list(extra)
         self.proc = None
 
-    def start(self):
+    def start(self, healthy=True):
+        """Starts shopcast and waits for /healthz to say 200, or, with healthy=False (Redis not
+        up on purpose), only for the HTTP port to answer."""
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log)
-        wait_until(self._healthy, 15, "shopcast /healthz")
+        wait_until(lambda: self._healthy(healthy), 15, "shopcast /healthz")
         with open(os.path.join(self.data_dir, "operator-token")) as f:
             self.token = f.read().strip()
         return self
 
-    def _healthy(self):
+    def _healthy(self, need_ok=True):
         if self.proc.poll() is not None:
             raise AssertionError("shopcast exited with %s:\n%s" % (self.proc.returncode,
                                                                     self.read_log()))
         try:
-            return self.request("GET", "/healthz")[0] == 200
+            status = self.request("GET", "/healthz")[0]
         except OSError:
             return False
+        return status == 200 or not need_ok
 
     def stop(self):
         """SIGTERM, as systemd would; returns the exit status."""
@@ -156,11 +170,11 @@ class Shopcast:
 def shopcast_factory(redis_url, tmp_path):
     started = []
 
-    def make(*extra, start=True):
+    def make(*extra, start=True, healthy=True):
         sc = Shopcast(redis_url, str(tmp_path / ("sc%d" % len(started))), extra)
         os.makedirs(os.path.dirname(sc.log_path), exist_ok=True)
         started.append(sc)
-        return sc.start() if start else sc
+        return sc.start(healthy) if start else sc
 
     yield make
     for sc in started:

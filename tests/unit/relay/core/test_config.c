@@ -42,6 +42,7 @@ Test(config, defaults_cover_every_setting)
     cr_assert_str_eq(cfg.redis, "redis://127.0.0.1:6379");
     cr_assert_eq(cfg.record, 0);
     cr_assert_eq(cfg.rtmp_timeout, 10);
+    cr_assert_eq(cfg.redis_timeout_ms, 1500);
 }
 
 Test(config, ini_file_is_read_with_either_spelling_and_sections_ignored)
@@ -183,4 +184,16 @@ Test(redis_url, tcp_unix_and_db)
     cr_assert_eq(rl_redis_parse_url("http://x", host, 64, &port, path, 64, &db), -EINVAL);
     cr_assert_eq(rl_redis_parse_url("redis://:1", host, 64, &port, path, 64, &db), -EINVAL);
     cr_assert_eq(rl_redis_parse_url("unix:", host, 64, &port, path, 64, &db), -EINVAL);
+}
+
+Test(redis, timeout_too_short_to_work_is_refused)
+{
+    uv_loop_t loop;
+
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    cr_assert_null(rl_redis_new(&loop, "redis://127.0.0.1:6379", 50, err, sizeof(err)));
+    cr_assert(strstr(err, "redis-timeout-ms"), "%s", err);
+    cr_assert_null(rl_redis_new(&loop, "ftp://x", 1500, err, sizeof(err)));
+    cr_assert(strstr(err, "ftp://x"), "%s", err);
+    cr_assert_eq(uv_loop_close(&loop), 0);
 }
