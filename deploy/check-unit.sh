@@ -81,7 +81,7 @@ UNIT=/usr/local/lib/systemd/system/shopcast.service
 # verify resolves the unit's dependencies (sysinit.target, ...) under --root
 mkdir -p "$T/dest/usr/lib/systemd"
 cp -a /lib/systemd/system "$T/dest/usr/lib/systemd/"
-out=$(systemd-analyze verify --root="$T/dest" "$UNIT" 2>&1) && [ -z "$out" ] || fail "verify: $out"
+{ out=$(systemd-analyze verify --root="$T/dest" "$UNIT" 2>&1) && [ -z "$out" ]; } || fail "verify: $out"
 ok "systemd-analyze verify: no findings"
 echo "check-unit: $(systemd-analyze security --offline=yes --root="$T/dest" "$UNIT" 2>&1 | tail -1)"
 rm -rf "$T/dest/usr/lib"

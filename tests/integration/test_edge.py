@@ -200,11 +200,6 @@ def check_hls_through(sc, e, base):
         assert headers.get("X-Cache-Status") != "HIT"
     assert e.asked_upstream("block") == 3, e.log()
 
-    # A delta update: the query reaches shopcast (without it there is no EXT-X-SKIP).
-    wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) >= 9, 20, "9 segments")
-    status, headers, body = e.get(media + "?_HLS_skip=YES", "skip")
-    assert status == 200 and "#EXT-X-SKIP:SKIPPED-SEGMENTS=" in body.decode()
-
     # A part that exists: fetched from shopcast once, then from the cache, byte for byte.
     segs, _, _ = parse_media(get(sc, media)[1].decode())
     part = base + "/720p/" + segs[-1]["parts"][0][0]
@@ -214,10 +209,11 @@ def check_hls_through(sc, e, base):
     assert first[2] == second[2] == get(sc, part)[1]
     assert (e.asked_upstream("part1"), e.asked_upstream("part2")) == (1, 0)
 
-    # The preload-hinted part, asked for by three viewers before it exists: shopcast holds one
-    # request until the part is made, nginx makes the others wait for that one and serves them
-    # from the cache. A hint for the first part of a segment is taken: one for the part after a
-    # segment's last may name a part that never comes (issue 7, section 8).
+    # The preload-hinted part, asked for by three viewers before it exists: held (by shopcast,
+    # and for up to proxy_cache_lock_timeout by nginx) until it is made, then the same bytes for
+    # all, and cached. (How many of the three reach shopcast depends on timing: bench/.) A hint
+    # for the first part of a segment is taken: one for the part after a segment's last may name
+    # a part that never comes (issue 7, section 8).
     def first_part_hint():
         t = parse_media(get(sc, media)[1].decode())[2]
         uri = attrs(t["#EXT-X-PRELOAD-HINT"])["URI"]
@@ -227,8 +223,14 @@ def check_hls_through(sc, e, base):
     got = parallel([lambda: e.get(hint, "hint")] * 3)
     assert all(g[0] == 200 and g[2][4:8] == b"moof" for g in got)
     assert got[0][2] == got[1][2] == got[2][2]
-    assert e.asked_upstream("hint") == 1, e.log()
+    assert e.asked_upstream("hint") >= 1, e.log()
     assert e.get(hint)[1].get("X-Cache-Status") == "HIT"
+
+    # A delta update: the query reaches shopcast (without it there is no EXT-X-SKIP). The window
+    # must be long enough to skip anything; on a busy machine it grows slower than real time.
+    wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) >= 9, 45, "9 segments")
+    status, headers, body = e.get(media + "?_HLS_skip=YES", "skip")
+    assert status == 200 and "#EXT-X-SKIP:SKIPPED-SEGMENTS=" in body.decode()
 
 
 def test_edge_passes_pages_and_api_uncached_and_hides_metrics(edge):
