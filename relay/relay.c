@@ -7,6 +7,7 @@
  * worker before the wake-up handle they use is closed. */
 #include "relay/relay.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libavutil/avstring.h>
@@ -150,6 +151,16 @@ typedef struct vhost_spec_s {
     int raw, tls;
 } vhost_spec_t;
 
+/* lws 4.1 puts an IPv4 iface address into an IPv6 socket's sockaddr as if it were IPv4, so the
+ * socket binds "::": every address of both families, not the one configured. An IPv4 address
+ * therefore gets an IPv4-only vhost. */
+static int is_ipv4_address(const char *host)
+{
+    struct in_addr a;
+
+    return inet_pton(AF_INET, host, &a) == 1;
+}
+
 static int add_vhost(rl_server_t *srv, const vhost_spec_t *v, char *err, size_t errlen)
 {
     struct lws_context_creation_info info;
@@ -165,6 +176,8 @@ static int add_vhost(rl_server_t *srv, const vhost_spec_t *v, char *err, size_t 
     info.iface = strcmp(host, "0.0.0.0") && strcmp(host, "::") && host[0] ? host : NULL;
     info.protocols = v->protocols;
     info.options = v->raw ? LWS_SERVER_OPTION_ONLY_RAW : 0;
+    if (info.iface && is_ipv4_address(host))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (v->tls) {
         /* lws decides per vhost whether it speaks TLS, from this flag in the vhost's own info */
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -8,7 +8,7 @@ run_pkgs=(meson ninja-build pkg-config gcc libavformat-dev libavcodec-dev libavu
   libjansson-dev libinih-dev libssl-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core
   fonts-wqy-microhei redis-server curl ca-certificates)
 test_pkgs=(libcriterion-dev ffmpeg python3 python3-pytest clang libclang-rt-14-dev openssl
-  clang-format chromium wrk time)
+  clang-format chromium wrk time nginx)
 
 pkgs=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && pkgs+=("${test_pkgs[@]}")
@@ -26,6 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # nginx is here for the edge-cache test, which runs its own; Debian's package would also start
+  # and enable a system nginx on port 80.
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
 fi
 
 # Front-end packages, exactly as web/package-lock.json pins them (no browser download: the
