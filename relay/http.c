@@ -273,7 +273,12 @@ static void metrics(req_t *r, const char *arg)
     fprintf(f,
             "# TYPE shopcast_rtmp_connections gauge\nshopcast_rtmp_connections %d\n"
             "# TYPE shopcast_rtmp_accepted_total counter\nshopcast_rtmp_accepted_total %llu\n"
+            "# TYPE shopcast_rtmp_connections_closing gauge\nshopcast_rtmp_connections_closing %d\n"
             "# TYPE shopcast_rtmp_refused_total counter\nshopcast_rtmp_refused_total %llu\n"
+            "# TYPE shopcast_rtmp_evicted_total counter\n"
+            "shopcast_rtmp_evicted_total{reason=\"table_full\"} %llu\n"
+            "shopcast_rtmp_evicted_total{reason=\"per_ip\"} %llu\n"
+            "# TYPE shopcast_rtmp_hung_up_total counter\nshopcast_rtmp_hung_up_total %llu\n"
             "# TYPE shopcast_rtmp_protocol_errors_total counter\n"
             "shopcast_rtmp_protocol_errors_total %llu\n"
             "# TYPE shopcast_publish_total counter\nshopcast_publish_total{result=\"ok\"} %llu\n"
@@ -281,10 +286,13 @@ static void metrics(req_t *r, const char *arg)
             "shopcast_publish_total{result=\"replaced\"} %llu\n"
             "# TYPE shopcast_streams_live gauge\nshopcast_streams_live %d\n"
             "# TYPE shopcast_redis_up gauge\nshopcast_redis_up %d\n",
-            r->srv->ningests, (unsigned long long)c->rtmp_accepted,
-            (unsigned long long)c->rtmp_refused, (unsigned long long)c->rtmp_closed_error,
-            (unsigned long long)c->publish_ok, (unsigned long long)c->publish_rejected,
-            (unsigned long long)c->publish_replaced, live, rl_redis_ready(r->srv->redis));
+            r->srv->ningests, (unsigned long long)c->rtmp_accepted, r->srv->ningests_closing,
+            (unsigned long long)c->rtmp_shed[RL_SHED_REFUSED],
+            (unsigned long long)c->rtmp_shed[RL_SHED_TABLE_FULL],
+            (unsigned long long)c->rtmp_shed[RL_SHED_PER_IP], (unsigned long long)c->rtmp_hung_up,
+            (unsigned long long)c->rtmp_closed_error, (unsigned long long)c->publish_ok,
+            (unsigned long long)c->publish_rejected, (unsigned long long)c->publish_replaced, live,
+            rl_redis_ready(r->srv->redis));
     fclose(f);
     respond_text(r, 200, "text/plain; version=0.0.4", buf, len);
 }
