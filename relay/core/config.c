@@ -47,7 +47,11 @@ static const opt_t options[] = {
     { "log-level", STR(log_level), "info", "error, warn, info or debug" },
     { "record", BOOL(record), "off", "on: write every publish session to DATA_DIR as MP4" },
     { "rtmp-max-connections", INT(rtmp_max_connections), "256",
-      "RTMP connections at once; more are refused" },
+      "RTMP connections at once; when full, one that has not published gives way (the least "
+      "advanced, then the oldest); a new one is refused only when all of them publish" },
+    { "rtmp-max-pending-per-ip", INT(rtmp_max_pending_per_ip), "8",
+      "connections that have not published yet, per source address (IPv6: per /64); over it, "
+      "that source's own gives way the same way; 0: no limit" },
     { "rtmp-max-message-kb", INT(rtmp_max_message_kb), "4096",
       "largest RTMP message accepted, KiB (bounds memory per connection)" },
     { "rtmp-max-chunk-streams", INT(rtmp_max_chunk_streams), "32",

@@ -22,6 +22,7 @@ typedef struct rl_config_s {
     char log_level[16];
     int record;
     int rtmp_max_connections;
+    int rtmp_max_pending_per_ip;
     int rtmp_max_message_kb;
     int rtmp_max_chunk_streams;
     int rtmp_timeout;

@@ -2,35 +2,53 @@
  *
  * Invariants: an rl_ingest_t lives exactly as long as its wsi (allocated on adopt, freed on
  * close); it is on srv->ingests meanwhile. Redis replies find it again by id, never by pointer,
- * because it may close while a key lookup is in flight. */
+ * because it may close while a key lookup is in flight.
+ *
+ * Admission: a connection that has not published yet never keeps a publisher out. At
+ * rtmp-max-connections, or at rtmp-max-pending-per-ip from one source, an unpublished connection
+ * gives way to the new one (make_room). Those that may give way, neither published nor closing,
+ * are also on srv->pending, so that make_room reads at most rtmp-max-connections of them however
+ * many wait for lws to close them. Connections closing do not hold a slot: they are counted in
+ * srv->ningests_closing until lws closes them. Both lists are doubly linked through the address
+ * of whatever points at a node, so a connection leaves either in O(1). */
 #include "relay/ingest/ingest.h"
 
 #include <errno.h>
 #include <libavutil/avstring.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "relay/live/keys.h"
 #include "relay/core/log.h"
+#include "relay/net/peer.h"
 #include "proto/rtmp_session.h"
 #include "relay/live/stream.h"
 #include "relay/net/redis.h"
 
 struct rl_ingest_s {
-    rl_ingest_t *next;
+    /* what make_room reads of each pending connection, together at the front */
+    rl_ingest_t *pending_next, **pending_pprev; /* on srv->pending, or NULL */
+    uint64_t id;
+    rl_peer_key_t source;
+    rtmp_session_t rtmp;
+    rl_ingest_t *next, **pprev; /* on srv->ingests */
+    int closing;                /* close at the next writeable callback */
+    int published;              /* has published at least once */
     rl_server_t *srv;
     struct lws *wsi;
-    uint64_t id;
-    rtmp_session_t rtmp;
     char peer[64];
-    double created, last_media;
+    double created, last_media, closing_since;
     double lookup_deadline; /* while the key lookup waits on Redis; 0 otherwise */
     rl_stream_t *stream;    /* publishing on, or NULL */
     const char *close_reason;
-    int closing;   /* close at the next writeable callback */
-    int published; /* has published at least once */
+    int evicted; /* shed for a newer connection: nothing more is read or written */
+    int hung_up; /* closing took too long: its socket was shut down */
     char key[RTMP_MAX_NAME + 1];
 };
+
+/* Seconds a closing connection may take to flush what it still has to send. */
+#define CLOSE_FLUSH_S 2
 
 typedef int (*ev_handler_fn)(rl_ingest_t *in, const rtmp_event_t *ev);
 
@@ -42,6 +60,28 @@ static rl_ingest_t *find_ingest(rl_server_t *srv, uint64_t id)
     return NULL;
 }
 
+static void pending_add(rl_ingest_t *in)
+{
+    rl_ingest_t **head = &in->srv->pending;
+
+    in->pending_next = *head;
+    in->pending_pprev = head;
+    if (*head)
+        (*head)->pending_pprev = &in->pending_next;
+    *head = in;
+}
+
+/* It published or is closing: it no longer gives way to anyone. */
+static void pending_remove(rl_ingest_t *in)
+{
+    if (!in->pending_pprev)
+        return;
+    *in->pending_pprev = in->pending_next;
+    if (in->pending_next)
+        in->pending_next->pending_pprev = in->pending_pprev;
+    in->pending_pprev = NULL;
+}
+
 /* Closes from outside the wsi's own callback: the next writeable callback returns -1, which is
  * how lws lets a connection be closed from within its own service (a timeout set from a foreign
  * loop timer is not re-armed until something else wakes lws). */
@@ -49,7 +89,12 @@ void rl_ingest_close(rl_ingest_t *in, const char *reason)
 {
     if (!in->close_reason)
         in->close_reason = reason;
-    in->closing = 1;
+    if (!in->closing) {
+        in->closing = 1;
+        in->closing_since = rl_now();
+        in->srv->ningests_closing++;
+        pending_remove(in);
+    }
     lws_callback_on_writable(in->wsi);
 }
 
@@ -101,6 +146,7 @@ static void start_publishing(rl_ingest_t *in, rl_stream_t *st)
     }
     in->stream = st;
     in->published = 1;
+    pending_remove(in);
     in->last_media = rl_now();
     srv->counters.publish_ok++;
     rl_info("publish_start", "stream=%s peer=%s session=%llu", st->id, in->peer,
@@ -135,8 +181,8 @@ static void on_key(rl_server_t *srv, uint64_t token, int rc, const char *stream_
     rl_ingest_t *in = find_ingest(srv, token);
     rl_stream_t *st;
 
-    if (!in || in->rtmp.state != RTMP_ST_PUBLISH_WAIT || in->closing)
-        return; /* the publisher left, or the deadline answered first */
+    if (!in || in->closing || in->rtmp.state != RTMP_ST_PUBLISH_WAIT)
+        return; /* the publisher left or is being closed, or the deadline answered first */
     in->lookup_deadline = 0;
     if (rc < 0) {
         publish_offline(in, rc);
@@ -215,6 +261,8 @@ static int on_rx(rl_ingest_t *in, const uint8_t *buf, size_t len)
     rtmp_event_t ev;
     int n;
 
+    if (in->evicted)
+        return 0; /* its buffers are gone; lws closes it at the next writeable callback */
     while (len && in->rtmp.state != RTMP_ST_CLOSING) {
         rtmp_state_t before = in->rtmp.state;
         if ((n = rtmp_session_feed(&in->rtmp, buf, len, &ev)) < 0) {
@@ -242,6 +290,8 @@ static int on_writeable(rl_ingest_t *in)
     uint8_t *buf;
     int n;
 
+    if (in->evicted)
+        return -1;
     if (len) {
         /* lws_write needs LWS_PRE bytes of headroom before the data it sends. */
         if (!(buf = malloc(LWS_PRE + len)))
@@ -258,6 +308,82 @@ static int on_writeable(rl_ingest_t *in)
     return in->rtmp.state == RTMP_ST_CLOSING || in->closing ? -1 : 0;
 }
 
+/* Which unpublished connection gives way first: the one that got least far towards publishing
+ * (a one-byte flood never leaves the handshake, a seller's encoder passes it in one round trip,
+ * and a key lookup in flight is most likely a seller), and among equals the oldest. */
+static int gives_way_before(const rl_ingest_t *a, const rl_ingest_t *b)
+{
+    static const int progress[] = {
+        [RTMP_ST_CLOSING] = 0,   [RTMP_ST_HANDSHAKE] = 1,    [RTMP_ST_CONNECTING] = 2,
+        [RTMP_ST_CONNECTED] = 2, [RTMP_ST_PUBLISH_WAIT] = 3,
+    };
+    int pa = progress[a->rtmp.state], pb;
+
+    if (!b)
+        return 1;
+    pb = progress[b->rtmp.state];
+    return pa < pb || (pa == pb && a->id < b->id);
+}
+
+typedef struct room_s {
+    int live;             /* connections holding a slot (not closing) */
+    int same_source;      /* unpublished ones from the new connection's source */
+    rl_ingest_t *any;     /* the unpublished connection that gives way first */
+    rl_ingest_t *sibling; /* the same, among those from the new connection's source */
+} room_t;
+
+/* One pass over the pending connections, at most rtmp-max-connections of them, reading the front
+ * of each: about 10 us per accept with a full table of 256 (a cache miss per node), against some
+ * 100 us for lws and the kernel to accept and close a connection. */
+static void survey(rl_server_t *srv, const rl_peer_key_t *source, room_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->live = srv->ningests - srv->ningests_closing;
+    for (rl_ingest_t *in = srv->pending; in; in = in->pending_next) {
+        if (gives_way_before(in, r->any))
+            r->any = in;
+        if (!rl_peer_key_eq(&in->source, source))
+            continue;
+        r->same_source++;
+        if (gives_way_before(in, r->sibling))
+            r->sibling = in;
+    }
+}
+
+static void shed(rl_server_t *srv, rl_shed_t kind, const char *peer)
+{
+    srv->counters.rtmp_shed[kind]++;
+    av_strlcpy(srv->shed_peer[kind], peer, sizeof(srv->shed_peer[kind]));
+}
+
+/* Closes an unpublished connection to admit a newer one. It owes the peer nothing, so its
+ * buffers go at once and nothing more is written; its slot is free as soon as it is closing. */
+static void evict(rl_ingest_t *in, rl_shed_t kind, const char *reason)
+{
+    shed(in->srv, kind, in->peer);
+    in->evicted = 1;
+    rtmp_session_free(&in->rtmp);
+    rl_ingest_close(in, reason);
+}
+
+/* Returns 0 when a new connection from source may be admitted (evicting one if it must), -1 when
+ * every slot is held by a publisher. */
+static int make_room(rl_server_t *srv, const rl_peer_key_t *source)
+{
+    int cap = srv->cfg->rtmp_max_pending_per_ip;
+    room_t r;
+
+    survey(srv, source, &r);
+    if (cap && r.same_source >= cap) /* frees a slot too, if the table was full */
+        evict(r.sibling, RL_SHED_PER_IP,
+              "evicted: too many unpublished connections from its source");
+    else if (r.live >= srv->cfg->rtmp_max_connections && r.any)
+        evict(r.any, RL_SHED_TABLE_FULL, "evicted: connection table full");
+    else if (r.live >= srv->cfg->rtmp_max_connections)
+        return -1;
+    return 0;
+}
+
 static int on_adopt(rl_server_t *srv, struct lws *wsi, rl_ingest_t **slot)
 {
     rl_config_t *c = srv->cfg;
@@ -268,13 +394,13 @@ static int on_adopt(rl_server_t *srv, struct lws *wsi, rl_ingest_t **slot)
         .max_out = 256 * 1024,
     };
     rl_ingest_t *in;
-    char peer[64];
+    rl_peer_key_t source;
+    char peer[64] = "";
 
     lws_get_peer_simple(wsi, peer, sizeof(peer));
-    if (srv->ningests >= c->rtmp_max_connections || srv->stopping) {
-        srv->counters.rtmp_refused++;
-        rl_warn("rtmp_refused", "peer=%s reason=\"too many connections\" limit=%d", peer,
-                c->rtmp_max_connections);
+    rl_peer_key(peer, &source);
+    if (srv->stopping || make_room(srv, &source) < 0) {
+        shed(srv, RL_SHED_REFUSED, peer); /* logged once a second by rl_ingest_tick */
         return -1;
     }
     if (!(in = calloc(1, sizeof(*in))))
@@ -284,9 +410,14 @@ static int on_adopt(rl_server_t *srv, struct lws *wsi, rl_ingest_t **slot)
     in->id = ++srv->next_ingest_id;
     in->created = rl_now();
     av_strlcpy(in->peer, peer, sizeof(in->peer));
+    in->source = source;
     rtmp_session_init(&in->rtmp, &lim, NULL, NULL);
     in->next = srv->ingests;
+    in->pprev = &srv->ingests;
+    if (in->next)
+        in->next->pprev = &in->next;
     srv->ingests = in;
+    pending_add(in);
     srv->ningests++;
     srv->counters.rtmp_accepted++;
     *slot = in;
@@ -297,21 +428,21 @@ static int on_adopt(rl_server_t *srv, struct lws *wsi, rl_ingest_t **slot)
 static void on_close(rl_ingest_t *in)
 {
     rl_server_t *srv = in->srv;
-    rl_ingest_t **pp;
-    int level =
-        in->close_reason && in->rtmp.state != RTMP_ST_PUBLISHING ? RL_LOG_WARN : RL_LOG_INFO;
+    int level = in->evicted ? RL_LOG_DEBUG /* counted, and logged once a second */
+                : in->close_reason && in->rtmp.state != RTMP_ST_PUBLISHING ? RL_LOG_WARN
+                                                                           : RL_LOG_INFO;
 
     if (in->stream)
         rl_stream_go_offline(srv, in->stream, in->close_reason ? in->close_reason : "disconnected");
     rl_log(level, "rtmp_close", "peer=%s session=%llu reason=\"%s\" bytes_in=%llu", in->peer,
            (unsigned long long)in->id, in->close_reason ? in->close_reason : "peer closed",
            (unsigned long long)in->rtmp.rd.bytes_in);
-    for (pp = &srv->ingests; *pp; pp = &(*pp)->next)
-        if (*pp == in) {
-            *pp = in->next;
-            break;
-        }
+    *in->pprev = in->next;
+    if (in->next)
+        in->next->pprev = in->pprev;
+    pending_remove(in);
     srv->ningests--;
+    srv->ningests_closing -= in->closing;
     rtmp_session_free(&in->rtmp);
     free(in);
 }
@@ -349,6 +480,43 @@ void rl_ingest_expire_lookups(rl_server_t *srv)
     }
 }
 
+/* How each kind of shed connection is logged: once a second with a count, so that a flood does
+ * not flood the log too. */
+static const struct {
+    const char *event, *what;
+} shed_log[RL_SHED_KINDS] = {
+    [RL_SHED_TABLE_FULL] = { "rtmp_evicted", "reason=table_full" },
+    [RL_SHED_PER_IP] = { "rtmp_evicted", "reason=per_ip" },
+    [RL_SHED_REFUSED] = { "rtmp_refused", "reason=\"too many connections\"" },
+};
+
+static void log_shed(rl_server_t *srv)
+{
+    for (int k = 0; k < RL_SHED_KINDS; k++) {
+        uint64_t n = srv->counters.rtmp_shed[k] - srv->shed_logged[k];
+
+        if (!n)
+            continue;
+        rl_warn(shed_log[k].event, "%s count=%llu last_peer=%s connections=%d limit=%d",
+                shed_log[k].what, (unsigned long long)n, srv->shed_peer[k],
+                srv->ningests - srv->ningests_closing, srv->cfg->rtmp_max_connections);
+        srv->shed_logged[k] = srv->counters.rtmp_shed[k];
+    }
+}
+
+/* A closing connection waits for a writeable callback, which never comes while a peer that does
+ * not read keeps the socket buffers full. Shutting the socket down makes lws see it readable (EOF)
+ * and writeable at once, and close it on its own path. */
+static void hang_up_if_stuck(rl_ingest_t *in, double now)
+{
+    if (in->hung_up || now - in->closing_since < CLOSE_FLUSH_S)
+        return;
+    in->hung_up = 1;
+    in->srv->counters.rtmp_hung_up++;
+    rl_dbg("rtmp_hang_up", "peer=%s session=%llu", in->peer, (unsigned long long)in->id);
+    shutdown(lws_get_socket_fd(in->wsi), SHUT_RDWR);
+}
+
 /* Once a second: a connection must publish within rtmp-timeout seconds and then keep sending;
  * a peer dribbling a byte a second is closed here. */
 void rl_ingest_tick(rl_server_t *srv)
@@ -357,13 +525,16 @@ void rl_ingest_tick(rl_server_t *srv)
 
     for (rl_ingest_t *in = srv->ingests; in; in = in->next) {
         if (in->closing)
-            continue;
-        if (!in->published && in->rtmp.state < RTMP_ST_PUBLISHING && now - in->created > limit)
+            hang_up_if_stuck(in, now);
+        else if (in->rtmp.state == RTMP_ST_CLOSING) /* refused or failed: flushing its reply */
+            rl_ingest_close(in, in->rtmp.error ? in->rtmp.error : "closing");
+        else if (!in->published && in->rtmp.state < RTMP_ST_PUBLISHING && now - in->created > limit)
             rl_ingest_close(in, in->rtmp.state == RTMP_ST_HANDSHAKE ? "handshake timeout"
                                                                     : "publish timeout");
         else if (in->published && now - in->last_media > limit)
             rl_ingest_close(in, "no media (idle timeout)");
     }
+    log_shed(srv);
 }
 
 void rl_ingest_close_stream(rl_server_t *srv, rl_stream_t *st, const char *reason)

@@ -21,9 +21,18 @@ typedef struct rl_ingest_s rl_ingest_t;
 typedef struct rl_media_s rl_media_t;
 typedef struct rl_route_s rl_route_t;
 
+/* Why an RTMP connection was shed: closed to admit a newer one, or refused. */
+typedef enum rl_shed_e {
+    RL_SHED_TABLE_FULL, /* evicted: rtmp-max-connections reached */
+    RL_SHED_PER_IP,     /* evicted: rtmp-max-pending-per-ip reached for its source */
+    RL_SHED_REFUSED,    /* refused: the table is full of publishers */
+    RL_SHED_KINDS
+} rl_shed_t;
+
 typedef struct rl_counters_s {
     uint64_t rtmp_accepted;
-    uint64_t rtmp_refused; /* over rtmp-max-connections */
+    uint64_t rtmp_shed[RL_SHED_KINDS];
+    uint64_t rtmp_hung_up; /* closing connections whose socket never drained, shut down */
     uint64_t rtmp_closed_error;
     uint64_t publish_ok;
     uint64_t publish_rejected;
@@ -45,7 +54,11 @@ typedef struct rl_server_s {
     rl_stream_t **streams;
     int nstreams, streams_cap;
     rl_ingest_t *ingests; /* linked list of RTMP connections */
+    rl_ingest_t *pending; /* of those, the ones that may give way to a new one (ingest.c) */
     int ningests;
+    int ningests_closing;                /* of those, closing: their slot is free already */
+    uint64_t shed_logged[RL_SHED_KINDS]; /* counters.rtmp_shed as last logged */
+    char shed_peer[RL_SHED_KINDS][64];   /* the last connection shed, of each kind */
     uint64_t next_ingest_id;
     rl_media_t **retired; /* workers finishing after their stream went offline */
     int nretired, retired_cap;

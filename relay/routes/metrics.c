@@ -6,9 +6,46 @@
 #include "relay/live/stream.h"
 #include "relay/net/redis.h"
 
+/* One family: its # TYPE line, then one sample per label set (NULL labels: a single sample). */
+typedef struct sample_s {
+    const char *labels;
+    unsigned long long value;
+} sample_t;
+
+static void family(FILE *f, const char *name, const char *type, const sample_t *s, int n)
+{
+    fprintf(f, "# TYPE %s %s\n", name, type);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s%s%s%s %llu\n", name, s[i].labels ? "{" : "", s[i].labels ? s[i].labels : "",
+                s[i].labels ? "}" : "", s[i].value);
+}
+
+#define ONE(v) (sample_t[]){ { NULL, (unsigned long long)(v) } }, 1
+
+static void rtmp_families(FILE *f, const rl_server_t *srv)
+{
+    const rl_counters_t *c = &srv->counters;
+
+    family(f, "shopcast_rtmp_connections", "gauge", ONE(srv->ningests));
+    family(f, "shopcast_rtmp_connections_closing", "gauge", ONE(srv->ningests_closing));
+    family(f, "shopcast_rtmp_accepted_total", "counter", ONE(c->rtmp_accepted));
+    family(f, "shopcast_rtmp_refused_total", "counter", ONE(c->rtmp_shed[RL_SHED_REFUSED]));
+    family(f, "shopcast_rtmp_evicted_total", "counter",
+           (sample_t[]){ { "reason=\"table_full\"", c->rtmp_shed[RL_SHED_TABLE_FULL] },
+                         { "reason=\"per_ip\"", c->rtmp_shed[RL_SHED_PER_IP] } },
+           2);
+    family(f, "shopcast_rtmp_hung_up_total", "counter", ONE(c->rtmp_hung_up));
+    family(f, "shopcast_rtmp_protocol_errors_total", "counter", ONE(c->rtmp_closed_error));
+    family(f, "shopcast_publish_total", "counter",
+           (sample_t[]){ { "result=\"ok\"", c->publish_ok },
+                         { "result=\"rejected\"", c->publish_rejected },
+                         { "result=\"replaced\"", c->publish_replaced },
+                         { "result=\"accepted_offline\"", c->publish_offline } },
+           4);
+}
+
 void rl_route_metrics(rl_http_req_t *r, const char *arg)
 {
-    rl_counters_t *c = &r->srv->counters;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -21,21 +58,8 @@ void rl_route_metrics(rl_http_req_t *r, const char *arg)
     }
     for (int i = 0; i < r->srv->nstreams; i++)
         live += r->srv->streams[i]->ingest != NULL;
-    fprintf(f,
-            "# TYPE shopcast_rtmp_connections gauge\nshopcast_rtmp_connections %d\n"
-            "# TYPE shopcast_rtmp_accepted_total counter\nshopcast_rtmp_accepted_total %llu\n"
-            "# TYPE shopcast_rtmp_refused_total counter\nshopcast_rtmp_refused_total %llu\n"
-            "# TYPE shopcast_rtmp_protocol_errors_total counter\n"
-            "shopcast_rtmp_protocol_errors_total %llu\n"
-            "# TYPE shopcast_publish_total counter\nshopcast_publish_total{result=\"ok\"} %llu\n"
-            "shopcast_publish_total{result=\"rejected\"} %llu\n"
-            "shopcast_publish_total{result=\"replaced\"} %llu\n"
-            "shopcast_publish_total{result=\"accepted_offline\"} %llu\n"
-            "# TYPE shopcast_streams_live gauge\nshopcast_streams_live %d\n",
-            r->srv->ningests, (unsigned long long)c->rtmp_accepted,
-            (unsigned long long)c->rtmp_refused, (unsigned long long)c->rtmp_closed_error,
-            (unsigned long long)c->publish_ok, (unsigned long long)c->publish_rejected,
-            (unsigned long long)c->publish_replaced, (unsigned long long)c->publish_offline, live);
+    rtmp_families(f, r->srv);
+    family(f, "shopcast_streams_live", "gauge", ONE(live));
     rl_redis_metrics(r->srv->redis, f);
     fclose(f);
     rl_http_respond_text(r, 200, "text/plain; version=0.0.4", buf, len);

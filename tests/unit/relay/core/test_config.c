@@ -43,6 +43,8 @@ Test(config, defaults_cover_every_setting)
     cr_assert_eq(cfg.record, 0);
     cr_assert_eq(cfg.rtmp_timeout, 10);
     cr_assert_eq(cfg.redis_timeout_ms, 1500);
+    cr_assert_eq(cfg.rtmp_max_connections, 256);
+    cr_assert_eq(cfg.rtmp_max_pending_per_ip, 8);
 }
 
 Test(config, ini_file_is_read_with_either_spelling_and_sections_ignored)
