@@ -19,6 +19,7 @@
 #include "keys.h"
 #include "log.h"
 #include "media.h"
+#include "mem.h"
 #include "redis.h"
 #include "stream.h"
 
@@ -48,9 +49,12 @@ void rl_server_retire_media(rl_server_t *srv, rl_media_t *m)
     srv->retired[srv->nretired++] = m;
 }
 
-/* Joins the workers that have exited; with wait set, all of them. */
+/* Joins the workers that have exited; with wait set, all of them. What a worker freed goes back
+ * to the system: its heap pages would otherwise stay with the process. */
 static void reap_media(rl_server_t *srv, int wait)
 {
+    int joined = 0;
+
     for (int i = 0; i < srv->nretired;) {
         if (!wait && !rl_media_exited(srv->retired[i])) {
             i++;
@@ -58,7 +62,10 @@ static void reap_media(rl_server_t *srv, int wait)
         }
         rl_media_free(&srv->retired[i]);
         srv->retired[i] = srv->retired[--srv->nretired];
+        joined++;
     }
+    if (joined)
+        rl_mem_trim();
 }
 
 /* A worker posted media or exited: apply what it posted, answer whoever waited for it. */
