@@ -14,6 +14,7 @@
 
 #include "hls_live.h"
 #include "log.h"
+#include "mem.h"
 #include "transcode.h"
 #include "proto/nal.h"
 
@@ -371,6 +372,16 @@ static void roll_rates(rl_stream_t *st)
     st->fps = (double)(st->vframes - st->frames_hist[n - 1]) / (n - 1);
 }
 
+/* An ended stream's window serves late viewers for hls-ended-keep seconds, then its media is
+ * freed (the stream itself, and its numbering, stay). */
+static void expire_window(rl_server_t *srv, rl_stream_t *st)
+{
+    if (!st->hls || !rl_hls_expire(st->hls, srv->cfg->hls_ended_keep))
+        return;
+    rl_info("hls_released", "stream=%s", st->id);
+    rl_mem_trim();
+}
+
 void rl_stream_tick(rl_server_t *srv)
 {
     for (int i = 0; i < srv->nstreams; i++) {
@@ -379,6 +390,8 @@ void rl_stream_tick(rl_server_t *srv)
             roll_rates(st);
         else if (st->media && rl_now() - st->offline_since >= srv->cfg->grace)
             stop_media(srv, st);
+        else if (!st->media)
+            expire_window(srv, st);
     }
 }
 
