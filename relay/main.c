@@ -4,6 +4,7 @@
 
 #include "relay/core/config.h"
 #include "relay/core/log.h"
+#include "relay/core/mem.h"
 #include "relay/relay.h"
 
 int main(int argc, char **argv)
@@ -11,8 +12,10 @@ int main(int argc, char **argv)
     static rl_config_t cfg;
     static rl_server_t srv;
     char err[512] = "";
-    int rc = rl_config_load(&cfg, argc, argv, err, sizeof(err));
+    int rc;
 
+    rl_mem_init(); /* before any allocation a thread could make */
+    rc = rl_config_load(&cfg, argc, argv, err, sizeof(err));
     if (rc)
         return rc > 0 ? 0 : (fprintf(stderr, "shopcast: %s\n", err), 2);
     if ((rc = rl_log_parse_level(cfg.log_level)) < 0)

@@ -70,6 +70,8 @@ static const opt_t options[] = {
       "segment length: a keyframe is forced this often in every rendition" },
     { "hls-part-ms", INT(hls_part_ms), "333", "target length of LL-HLS partial segments" },
     { "hls-window", INT(hls_window), "30", "seconds of media kept in RAM per rendition" },
+    { "hls-ended-keep", INT(hls_ended_keep), "60",
+      "seconds an ended stream's playlists and media stay served before their RAM is freed" },
     { "grace", INT(grace), "60",
       "seconds a stream stays on air after its publisher left, waiting for it to return" },
 };

@@ -35,6 +35,7 @@ typedef struct rl_config_s {
     int hls_segment_ms;
     int hls_part_ms;
     int hls_window;
+    int hls_ended_keep;
     int grace;
 } rl_config_t;
 

@@ -14,6 +14,7 @@
 
 #include "relay/media/hls_live.h"
 #include "relay/core/log.h"
+#include "relay/core/mem.h"
 #include "relay/media/transcode.h"
 #include "proto/nal.h"
 
@@ -84,9 +85,12 @@ static void retire_media(rl_server_t *srv, rl_media_t *m)
     srv->retired[srv->nretired++] = m;
 }
 
-/* Joins the workers that have exited; with wait set, all of them. */
+/* Joins the workers that have exited; with wait set, all of them. What a worker freed goes back
+ * to the system: its heap pages would otherwise stay with the process. */
 void rl_stream_reap_workers(rl_server_t *srv, int wait)
 {
+    int joined = 0;
+
     for (int i = 0; i < srv->nretired;) {
         if (!wait && !rl_media_exited(srv->retired[i])) {
             i++;
@@ -94,7 +98,10 @@ void rl_stream_reap_workers(rl_server_t *srv, int wait)
         }
         rl_media_free(&srv->retired[i]);
         srv->retired[i] = srv->retired[--srv->nretired];
+        joined++;
     }
+    if (joined)
+        rl_mem_trim();
 }
 
 /* Off air: the worker ends the playlists and exits; it is joined once it has. */
@@ -401,6 +408,16 @@ static void roll_rates(rl_stream_t *st)
     st->fps = (double)(st->vframes - st->frames_hist[n - 1]) / (n - 1);
 }
 
+/* An ended stream's window serves late viewers for hls-ended-keep seconds, then its media is
+ * freed (the stream itself, and its numbering, stay). */
+static void expire_window(rl_server_t *srv, rl_stream_t *st)
+{
+    if (!st->hls || !rl_hls_expire(st->hls, srv->cfg->hls_ended_keep))
+        return;
+    rl_info("hls_released", "stream=%s", st->id);
+    rl_mem_trim();
+}
+
 void rl_stream_tick(rl_server_t *srv)
 {
     for (int i = 0; i < srv->nstreams; i++) {
@@ -409,6 +426,8 @@ void rl_stream_tick(rl_server_t *srv)
             roll_rates(st);
         else if (st->media && rl_now() - st->offline_since >= srv->cfg->grace)
             stop_media(srv, st);
+        else if (!st->media)
+            expire_window(srv, st);
     }
 }
 

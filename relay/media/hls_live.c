@@ -77,6 +77,7 @@ struct rl_hls_s {
     int nrungs; /* slots in use; inactive ones keep serving what they have */
     double part_target;
     int target_duration, window_s, ended;
+    double ended_at; /* rl_now() when the worker's end was applied */
     uint64_t next_msn;
     int next_init_id;
     rl_blob_t *master; /* rendered master playlist, until the next change */
@@ -134,6 +135,19 @@ static void forget_playlists(rl_hls_t *h)
             rl_blob_unref(&h->rungs[r].playlist[k]);
 }
 
+/* A rung's media: segments, parts and inits; its description and numbering stay. */
+static void free_media(rung_t *r)
+{
+    for (int i = 0; i < r->nsegs; i++)
+        free_seg(&r->segs[i]);
+    free(r->segs);
+    r->segs = NULL;
+    r->nsegs = r->cap = 0;
+    for (int i = 0; i < r->ninits; i++)
+        rl_blob_unref(&r->inits[i].data);
+    r->ninits = 0;
+}
+
 void rl_hls_unref(rl_hls_t **ph)
 {
     rl_hls_t *h = *ph;
@@ -143,13 +157,8 @@ void rl_hls_unref(rl_hls_t **ph)
         return;
     free_events(h->head);
     forget_playlists(h);
-    for (int r = 0; r < h->nrungs; r++) {
-        for (int i = 0; i < h->rungs[r].nsegs; i++)
-            free_seg(&h->rungs[r].segs[i]);
-        free(h->rungs[r].segs);
-        for (int i = 0; i < h->rungs[r].ninits; i++)
-            rl_blob_unref(&h->rungs[r].inits[i].data);
-    }
+    for (int r = 0; r < h->nrungs; r++)
+        free_media(&h->rungs[r]);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }
@@ -301,6 +310,13 @@ static void complete_seg(seg_t *s, double duration)
         }
 }
 
+/* A later worker's packager (the stream came back on air) starts with a new init and a new
+ * timeline without knowing what its window already holds: that is a discontinuity too. */
+static int continues(const seg_t *prev, const rl_part_info_t *p)
+{
+    return prev->msn + 1 == p->msn && prev->init_id == p->init_id;
+}
+
 static seg_t *new_seg(rung_t *r, const rl_part_info_t *p)
 {
     seg_t *grown;
@@ -324,7 +340,7 @@ static seg_t *new_seg(rung_t *r, const rl_part_info_t *p)
                       .pdt_ms = p->pdt_ms,
                       .init_id = p->init_id,
                       .discontinuity = p->discontinuity ||
-                                       (r->nsegs > 1 && r->segs[r->nsegs - 2].msn + 1 != p->msn) };
+                                       (r->nsegs > 1 && !continues(&r->segs[r->nsegs - 2], p)) };
     return grown;
 }
 
@@ -412,7 +428,10 @@ static void apply(rl_hls_t *h, ev_t *e)
         if (r)
             apply_segment(h, r, e);
         break;
-    case EV_END: h->ended = 1; break;
+    case EV_END:
+        h->ended = 1;
+        h->ended_at = rl_now();
+        break;
     }
 }
 
@@ -432,6 +451,29 @@ int rl_hls_drain(rl_hls_t *h)
     free_events(list);
     forget_playlists(h);
     return 1;
+}
+
+/* RFC 8216bis 4.4.3.3: removing an EXT-X-DISCONTINUITY tag advances the
+ * DISCONTINUITY-SEQUENCE; whatever comes next starts after a discontinuity of its own. */
+int rl_hls_expire(rl_hls_t *h, double keep_s)
+{
+    int released = 0;
+
+    if (!h->ended || rl_now() - h->ended_at < keep_s)
+        return 0;
+    for (int i = 0; i < h->nrungs; i++) {
+        rung_t *r = &h->rungs[i];
+        if (!r->nsegs && !r->ninits)
+            continue;
+        for (int k = 1; k < r->nsegs; k++)
+            r->disc_seq += (uint64_t)r->segs[k].discontinuity;
+        r->disc_seq += r->nsegs > 0;
+        free_media(r);
+        released = 1;
+    }
+    if (released)
+        forget_playlists(h);
+    return released;
 }
 
 uint64_t rl_hls_next_msn(const rl_hls_t *h)

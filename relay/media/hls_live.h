@@ -40,6 +40,11 @@ void rl_hls_post_end(rl_hls_t *h); /* no more media: the playlists get EXT-X-END
 /* Network thread. Applies posted changes; returns 1 if the window changed. */
 int rl_hls_drain(rl_hls_t *h);
 
+/* Network thread. Once the playlists have ended (the stream went off air) and keep_s seconds
+ * have passed, drops the window's media, so that everything under it answers -ENOENT; numbering
+ * continues if the stream comes back. Returns 1 if it released anything. */
+int rl_hls_expire(rl_hls_t *h, double keep_s);
+
 /* The master playlist listing these renditions ("<name>/media.m3u8"), for the live window and
  * for recordings alike. */
 int rl_hls_write_master(hls_buf_t *out, const rl_hls_rung_t *rungs, int n);

@@ -239,6 +239,33 @@ def test_reconnect_continues_playlists_with_discontinuity(shopcast_factory):
     assert out.returncode == 0, out.stderr
 
 
+def test_ended_window_is_released_then_the_stream_comes_back(shopcast_factory):
+    """An ended stream's window serves late viewers for hls-ended-keep seconds, then its memory
+    is freed and its URLs answer 404; when the seller returns, numbering continues after a
+    discontinuity."""
+    sc = shopcast_factory("--grace", "1", "--hls-ended-keep", "6")
+    s = sc.create_stream()
+    base = "/hls/%s" % s["id"]
+    media = base + "/360p/media.m3u8"
+    assert publish(sc.rtmp_url(s["key"]), seconds=4, size="640x360").wait(timeout=30) == 0
+    wait_until(lambda: b"#EXT-X-ENDLIST" in get(sc, media)[1], 20, "ENDLIST")
+    text = get(sc, media)[1].decode()
+    segs, _, tags = parse_media(text)
+    init = attrs(tags["#EXT-X-MAP"])["URI"]
+    urls = [base + "/master.m3u8", media, base + "/360p/" + segs[-1]["uri"], base + "/360p/" + init]
+    assert [get(sc, u)[0] for u in urls] == [200] * 4, "kept for late viewers"
+    wait_until(lambda: get(sc, base + "/master.m3u8")[0] == 404, 20, "the window released")
+    assert [get(sc, u)[0] for u in urls] == [404] * 4
+    assert "event=hls_released stream=%s" % s["id"] in sc.read_log()
+
+    p = publish(sc.rtmp_url(s["key"]), seconds=5, size="640x360")
+    wait_until(lambda: b"seg-" in get(sc, media)[1], 20, "segments after the return")
+    again, _, tags = parse_media(get(sc, media)[1].decode())
+    assert again[0]["msn"] > segs[-1]["msn"], "numbering continues"
+    assert int(tags["#EXT-X-DISCONTINUITY-SEQUENCE"]) > 0
+    assert p.wait(timeout=30) == 0
+
+
 def test_mp3_audio_is_transcoded_to_aac(hls_server):
     sc = hls_server
     s = sc.create_stream("Apples, older encoder")

@@ -1,5 +1,7 @@
 /* Unit tests for the live HLS window: what it serves is shared, not copied; rendered playlists
- * are reused until the window changes; a response's reference outlives the window's. */
+ * are reused until the window changes; a response's reference outlives the window's; an ended
+ * window is released after its keep time, and a stream that comes back continues its numbering
+ * after a discontinuity. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -34,8 +36,9 @@ static void teardown(void)
     rl_hls_unref(&h);
 }
 
-/* Posts segment msn as three parts "<msn>a", "<msn>b", "<msn>c" and completes it. */
-static void post_segment(uint64_t msn, int complete)
+/* Posts segment msn as three parts "<msn>a", "<msn>b", "<msn>c", needing init init_id, and
+ * completes it. */
+static void post_segment_of(uint64_t msn, int complete, int init_id)
 {
     static const char tag[] = "abc";
 
@@ -47,12 +50,17 @@ static void post_segment(uint64_t msn, int complete)
                                 .duration = 0.333,
                                 .independent = i == 0,
                                 .pdt_ms = 1700000000000,
-                                .init_id = 7 };
+                                .init_id = init_id };
         snprintf(text, sizeof(text), "%llu%c", (unsigned long long)msn, tag[i]);
         rl_hls_post_part(h, &info, bytes(text));
     }
     if (complete)
         rl_hls_post_segment(h, 0, msn, 0.999);
+}
+
+static void post_segment(uint64_t msn, int complete)
+{
+    post_segment_of(msn, complete, 7);
 }
 
 static rl_blob_t *file(const char *name)
@@ -179,4 +187,100 @@ Test(hls_live, unknown_names_and_rungs_are_not_found)
     cr_assert_eq(rl_hls_file(h, "720p", &n, &b), -ENOENT);
     cr_assert_eq(rl_hls_playlist(h, "1080p", &plain, &b), -ENOENT);
     cr_assert_null(b);
+}
+
+static int lookup(const char *name)
+{
+    hls_name_t n;
+    rl_blob_t *b = NULL;
+    int rc;
+
+    cr_assert_eq(hls_parse_name(name, &n), 0);
+    rc = rl_hls_file(h, "720p", &n, &b);
+    rl_blob_unref(&b);
+    return rc;
+}
+
+/* The text of the 720p playlist, in text[size]. */
+static void playlist(char *text, size_t size)
+{
+    rl_blob_t *b = NULL;
+
+    cr_assert_eq(rl_hls_playlist(h, "720p", &plain, &b), 0);
+    snprintf(text, size, "%.*s", (int)b->len, b->data);
+    rl_blob_unref(&b);
+}
+
+Test(hls_live, a_live_window_is_never_released)
+{
+    post_segment(100, 1);
+    rl_hls_drain(h);
+    cr_assert_eq(rl_hls_expire(h, 0), 0);
+    cr_assert_eq(lookup("seg-100.m4s"), 0);
+}
+
+Test(hls_live, an_ended_window_is_kept_then_released)
+{
+    rl_blob_t *held, *b = NULL;
+    uint64_t next;
+
+    post_segment(100, 1);
+    post_segment(101, 1);
+    rl_hls_post_end(h);
+    rl_hls_drain(h);
+    next = rl_hls_next_msn(h);
+    held = file("seg-101.m4s");
+    cr_assert_eq(rl_hls_expire(h, 3600), 0, "within its keep time it is served");
+    cr_assert_eq(lookup("seg-100.m4s"), 0);
+
+    cr_assert_eq(rl_hls_expire(h, 0), 1);
+    cr_assert_eq(lookup("seg-100.m4s"), -ENOENT);
+    cr_assert_eq(lookup("part-101.0.m4s"), -ENOENT);
+    cr_assert_eq(lookup("init-7.mp4"), -ENOENT);
+    cr_assert_eq(rl_hls_playlist(h, "720p", &plain, &b), -ENOENT);
+    cr_assert_eq(rl_hls_master(h, &b), -ENOENT);
+    cr_assert_null(b);
+    cr_assert(blob_is(held, "101a101b101c"), "a response still sending it keeps its bytes");
+    rl_blob_unref(&held);
+    cr_assert_eq(rl_hls_next_msn(h), next, "numbering continues");
+    cr_assert_eq(rl_hls_expire(h, 0), 0, "nothing left to release");
+}
+
+Test(hls_live, a_stream_back_after_release_starts_after_a_discontinuity)
+{
+    char text[4096], seg[64];
+    uint64_t next;
+
+    post_segment(100, 1);
+    rl_hls_post_end(h);
+    rl_hls_drain(h);
+    playlist(text, sizeof(text));
+    cr_assert(strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:0\n"), "%s", text);
+    rl_hls_expire(h, 0);
+    next = rl_hls_next_msn(h);
+    rl_hls_post_init(h, 0, 8, bytes("INIT2"));
+    post_segment_of(next, 1, 8);
+    rl_hls_drain(h);
+    playlist(text, sizeof(text));
+    snprintf(seg, sizeof(seg), "seg-%llu.m4s", (unsigned long long)next);
+    cr_assert(strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:1\n"), "%s", text);
+    cr_assert(strstr(text, seg), "%s", text);
+    cr_assert_null(strstr(text, "seg-100.m4s"), "%s", text);
+}
+
+Test(hls_live, a_new_init_from_a_later_worker_is_a_discontinuity)
+{
+    char text[4096];
+
+    post_segment(100, 1);
+    post_segment(101, 1);
+    rl_hls_post_end(h);
+    rl_hls_drain(h);
+    /* The stream came back within the keep time: a new worker, its packager's first init, which
+     * it does not mark as a discontinuity (it knows of no earlier media). */
+    rl_hls_post_init(h, 0, 8, bytes("INIT2"));
+    post_segment_of(102, 1, 8);
+    rl_hls_drain(h);
+    playlist(text, sizeof(text));
+    cr_assert(strstr(text, "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-8.mp4\""), "%s", text);
 }
