@@ -11,8 +11,10 @@
 #   FRESH_DIR=dir   where the roots and logs go (default /var/tmp/shopcast-fresh); the pristine
 #                   minbase root is made there once and copied for each check (rm -rf it when done)
 #   FRESH_KEEP=1    keep the checked root instead of deleting it
-# The machine's own extra CA certificates (/usr/local/share/ca-certificates, for a proxy that
-# inspects TLS) are copied in; the ca-certificates package the command installs picks them up.
+# The machine's own way out is kept: its extra CA certificates (/usr/local/share/ca-certificates,
+# for a proxy that inspects TLS) are copied in, where the ca-certificates package that the command
+# installs picks them up, and its proxy variables and NODE_EXTRA_CA_CERTS (Node.js trusts only its
+# own CA list otherwise) are passed through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -91,7 +93,7 @@ git -C "$root/src/shopcast" checkout -q --detach "$(git rev-parse HEAD)"
 say "$mode in $root, clone of $(git rev-parse --short HEAD); log: $log"
 
 envs=(HOME=/root LANG=C.UTF-8 TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
-for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY NODE_EXTRA_CA_CERTS; do
   [ -z "${!v:-}" ] || envs+=("$v=${!v}")
 done
 in_root() { chroot "$root" /usr/bin/env -i "${envs[@]}" "$@"; }
