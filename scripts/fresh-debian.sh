@@ -82,7 +82,10 @@ trap cleanup EXIT
 [ ! -e "$root" ] || { say "could not remove $root"; exit 1; }
 cp -a "$base" "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 mount -t proc proc "$root/proc"
 mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"
