@@ -123,8 +123,8 @@ check_up() { # /healthz and the viewer page that the summary names, asked on loo
   echo
   watch=$(sed -n 's|.*Viewer page: *http://[^/]*\(/watch/[a-z0-9]*\).*|\1|p' "$log" | tail -1)
   [ -n "$watch" ] || { say "FAIL: no viewer page URL in the summary"; exit 1; }
-  curl -fsS "http://127.0.0.1:8080$watch" | grep -q hls.min.js
-  curl -fsS http://127.0.0.1:8080/static/hls.min.js | head -c 100 | grep -q .
+  [[ $(curl -fsS "http://127.0.0.1:8080$watch") == *hls.min.js* ]] || { say "FAIL: $watch"; exit 1; }
+  [ "$(curl -fsS -o /dev/null -w '%{size_download}' http://127.0.0.1:8080/static/hls.min.js)" -gt 0 ]
   say "/healthz and $watch (with hls.js) answer"
 }
 stop_run() { # signals run.sh; everything in the root must be gone once it has ended
