@@ -99,7 +99,8 @@ envs=(HOME=/root LANG=C.UTF-8 TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr
 for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY NODE_EXTRA_CA_CERTS; do
   [ -z "${!v:-}" ] || envs+=("$v=${!v}")
 done
-in_root() { chroot "$root" /usr/bin/env -i "${envs[@]}" "$@"; }
+in_root=(chroot "$root" /usr/bin/env -i "${envs[@]}") # chroot and env exec: one pid, the command's
+in_root() { "${in_root[@]}" "$@"; }
 check_node() { # the only node there is Debian's own (the README says Node 18 works)
   local v
   v=$(in_root node --version)
@@ -110,7 +111,8 @@ check_node() { # the only node there is Debian's own (the README says Node 18 wo
 start_run() { # run.sh in the background (its pid in run_pid), until it prints its summary
   local before
   before=$(grep -c 'Stop with Ctrl-C' "$log" || true)
-  in_root bash -c 'cd /src/shopcast && exec scripts/run.sh' >>"$log" 2>&1 &
+  # Not through the function: `fn &` forks a subshell, and its pid is not run.sh's.
+  "${in_root[@]}" bash -c 'cd /src/shopcast && exec scripts/run.sh' >>"$log" 2>&1 &
   run_pid=$!
   until [ "$(grep -c 'Stop with Ctrl-C' "$log" || true)" -gt "$before" ]; do
     kill -0 $run_pid 2>/dev/null || { say "FAIL: run.sh ended before its summary"; tail -30 "$log" >&2; exit 1; }
