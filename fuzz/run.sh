@@ -12,10 +12,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 
-if [ ! -d "$build" ]; then
-  # No unit tests here: they need Criterion and gcc-style sanitizer flags, not libFuzzer.
-  CC=clang meson setup "$build" -Dfuzz=true -Dtests=false -Dbuildtype=debugoptimized
-fi
+# No unit tests here: they need Criterion and gcc-style sanitizer flags, not libFuzzer.
+CC=clang scripts/meson-setup.sh "$build" -Dfuzz=true -Dtests=disabled -Dbuildtype=debugoptimized
 ninja -C "$build" fuzz/fuzz_proto
 
 mkdir -p "$build/corpus-run" "$build/artifacts"

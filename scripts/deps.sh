@@ -24,6 +24,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "shopcast: installing ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  # An install that was interrupted (Ctrl-C in an earlier run) is finished first, as apt asks.
+  $SUDO dpkg --configure -a
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
   # nginx is here for the edge-cache test, which runs its own; Debian's package would also start
@@ -34,10 +36,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Front-end packages, exactly as web/package-lock.json pins them (no browser download: the
-# browser tests use Debian's chromium).
+# browser tests use Debian's chromium). A stamp records what the last complete `npm ci` installed,
+# so an interrupted install, or a changed lock file, is installed again.
 cd "$(dirname "$0")/../web"
-if [ "${1:-run}" = test ]; then
-  [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
-else
-  [ -f node_modules/hls.js/dist/hls.min.js ] || npm ci --omit=dev --no-audit --no-fund --loglevel=error
+mode=${1:-run}
+want="$mode $(sha256sum package-lock.json | cut -d' ' -f1)"
+have=$(cat node_modules/.shopcast-installed 2>/dev/null || true)
+if [ "$have" != "$want" ] && [ "$have" != "test ${want#* }" ]; then # a test install serves run too
+  omit=()
+  [ "$mode" = test ] || omit=(--omit=dev)
+  npm ci "${omit[@]}" --no-audit --no-fund --loglevel=error
+  echo "$want" >node_modules/.shopcast-installed
 fi

@@ -14,16 +14,17 @@ step "layout (which folder may include which)"
 scripts/check-layout.sh
 
 step "build (warnings are errors)"
-[ -d build ] || meson setup build
-meson configure build -Dwerror=true
+# -Dtests=enabled: here a missing Criterion is an error, not a build without unit tests.
+scripts/meson-setup.sh build -Dtests=enabled
+meson configure build -Dwerror=true -Dtests=enabled
 ninja -C build
 
 step "unit tests"
 meson test -C build --print-errorlogs
 
 step "build with AddressSanitizer and UndefinedBehaviorSanitizer"
-[ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
-meson configure build-asan -Dwerror=true
+scripts/meson-setup.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dtests=enabled
+meson configure build-asan -Dwerror=true -Dtests=enabled
 ninja -C build-asan
 
 step "unit tests under sanitizers"
