@@ -14,7 +14,8 @@
 # (requestVideoFrameCallback) bench/lib/g2g_probe.mjs draws the frame onto a canvas, reads the
 # blocks and records Date.now() - encoded time. Everything runs on this one machine, so both
 # clocks are the same clock. Samples are taken for BENCH_SECONDS after BENCH_WARMUP seconds of
-# playback.
+# playback. The report says which renditions the frames came from, and judges the goal on the
+# frames of the top rung (720p) only, with the share of all frames they were.
 #
 # Environment (defaults in brackets):
 #   SHOPCAST_BIN   [build-hlsbench/relay/shopcast]  a release build
@@ -22,7 +23,8 @@
 #   BENCH_SECONDS  [60]   seconds of sampling per server
 #   BENCH_SERVERS  ["shopcast nginx"]  which to measure, in this order; each server has its own
 #                  fresh stream. shopcast is measured with its /watch page exactly as shipped.
-#   BENCH_CAMERA_PRESET [ultrafast], BENCH_CAMERA_NOISE [8]: the camera's encoder (lib/common.sh)
+#   BENCH_PICTURE  [moving]  or still: nothing moves but the clock row (lib/common.sh)
+#   BENCH_CAMERA_PRESET [ultrafast], BENCH_CAMERA_NOISE [8; 0 when still]: the camera (lib/common.sh)
 #   BENCH_JOIN_AFTER [10] seconds the stream has been on air when the browser joins
 #   BENCH_SHOPCAST_ARGS []  more shopcast options (split on spaces)
 #   BENCH_MAX_LOAD [1.5], BENCH_LOAD_WAIT [600]: wait (bounded) for load1 <= MAX_LOAD first;
@@ -144,6 +146,8 @@ EOF
 
 # ---- main ----
 log_versions
+echo "${BENCH_PICTURE:-moving}" >"$TMP/picture"
+log "picture: ${BENCH_PICTURE:-moving}"
 log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n1); hls.js $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$ROOT/web/node_modules/hls.js/package.json" | head -n1)"
 wait_for_quiet
 start_redis

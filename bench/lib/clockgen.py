@@ -2,7 +2,7 @@
 """A camera that films a clock: writes raw yuv420p frames to stdout in real time, each carrying
 the wall-clock time (ms since the epoch) at which it was made, as a row of big black/white blocks.
 
-    clockgen.py [--fps 30] [--seconds N] [--size 1280x720] [--noise 8] [--stats FILE]
+    clockgen.py [--fps 30] [--seconds N] [--size 1280x720] [--noise 8] [--still] [--stats FILE]
 
 The clock row (in 1280x720 coordinates; readers scale other sizes to that first):
     48 blocks of BLOCK x BLOCK px starting at (X0, Y0), left to right:
@@ -11,8 +11,11 @@ The clock row (in 1280x720 coordinates; readers scale other sizes to that first)
     blocks 44-47 check: XOR of the ten 4-bit nibbles of those 40 bits
 The rest of the picture is mid grey with grain (uniform noise of +-NOISE luma levels, from 30
 precomputed frames played in a loop, so that the encoder needs its full bitrate as with a real
-camera) and a white square moving across it. Frames are paced to the wall clock (frame n is made at start + n/fps); if
-the reader stalls, frames are late rather than dropped, and --stats records how late.
+camera) and a white square moving across it. With --still the grain is one frame, kept, and the square stands
+in the middle: only the clock row changes from frame to frame (a 1152x24 strip, 3% of a 720p
+picture), as when a camera looks at a product standing still. Frames are paced to the wall clock
+(frame n is made at start + n/fps); if the reader stalls, frames are late rather than dropped, and
+--stats records how late.
 (The same layout is read in the browser by g2g_probe.mjs and from decoded frames by
 part_probe.py, through decode_gray.)
 """
@@ -95,6 +98,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=0, help="0: until stdout closes")
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--noise", type=int, default=8, help="grain amplitude, luma levels (0: flat)")
+    ap.add_argument("--still", action="store_true", help="nothing moves but the clock row")
     ap.add_argument("--stats", help="write 'frames late_frames max_late_ms' here at exit")
     a = ap.parse_args()
     w, h = (int(x) for x in a.size.split("x"))
@@ -102,7 +106,7 @@ def main():
         sys.exit("clockgen: the frame is too small for the clock row")
     amp = max(0, min(100, a.noise))
     to_grain = bytes(128 - amp + v * (2 * amp + 1) // 256 for v in range(256))
-    grains = [os.urandom(w * h).translate(to_grain) for _ in range(30 if amp else 1)]
+    grains = [os.urandom(w * h).translate(to_grain) for _ in range(30 if amp and not a.still else 1)]
     chroma = bytes([128]) * (2 * (w // 2) * (h // 2))
     white = bytes([WHITE]) * BLOCK
     black = bytes([BLACK]) * BLOCK
@@ -127,7 +131,7 @@ def main():
             for yy in range(Y0, Y0 + BLOCK):
                 off = yy * w + X0
                 frame[off:off + len(row)] = row
-            x = int((n * 8) % (w - sq))
+            x = int((n * 8) % (w - sq)) if not a.still else (w - sq) // 2
             for yy in range(h // 2 - sq // 2, h // 2 + sq // 2):
                 off = yy * w + x
                 frame[off:off + sq] = sq_row

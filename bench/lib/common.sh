@@ -292,9 +292,16 @@ start_clip_publisher() { # CLIP LOG URL [OUTPUT_OPTION...]: ffmpeg loops CLIP in
 # The camera's own encoder is not what is measured, and on 2 cores it competes with the server
 # (and the browser): it uses x264 ultrafast by default (a third of veryfast's CPU at the same
 # 2.5 Mbit/s). BENCH_CAMERA_PRESET and BENCH_CAMERA_NOISE (grain, luma levels) change that;
-# BENCH_CAMERA_AUDIO=0 publishes video only (no AAC tone).
+# BENCH_CAMERA_AUDIO=0 publishes video only (no AAC tone). BENCH_PICTURE=still films a still
+# picture: flat grey (no grain unless BENCH_CAMERA_NOISE says) where only the clock row changes,
+# which the encoders turn into parts of a few KB (the case that kept hls.js on the lowest rung).
 start_clock_publisher() { # DIR RTMP_URL: runs until stop_clock_publisher (or PUB_SECONDS); sets PUB_PIDS
-    local dir=$1 url=$2
+    local dir=$1 url=$2 picture=() noise=${BENCH_CAMERA_NOISE:-8}
+    case ${BENCH_PICTURE:-moving} in
+    moving) ;;
+    still) picture=(--still) noise=${BENCH_CAMERA_NOISE:-0} ;;
+    *) die "BENCH_PICTURE must be moving or still" ;;
+    esac
     mkfifo "$dir/frames.yuv"
     local audio=(-f lavfi -i "sine=frequency=440:sample_rate=48000" -map 0:v -map 1:a
         -c:a aac -b:a 96k -ac 2)
@@ -306,7 +313,7 @@ start_clock_publisher() { # DIR RTMP_URL: runs until stop_clock_publisher (or PU
         -f flv "$url" >"$dir/publisher.log" 2>&1 &
     PUB_PIDS=("$!")
     PIDS+=("$!")
-    "$PY" "$HERE/lib/clockgen.py" --fps 30 --seconds "${PUB_SECONDS:-600}" --noise "${BENCH_CAMERA_NOISE:-8}" \
+    "$PY" "$HERE/lib/clockgen.py" --fps 30 --seconds "${PUB_SECONDS:-600}" --noise "$noise" "${picture[@]}" \
         --stats "$dir/clockgen.stats" >"$dir/frames.yuv" 2>"$dir/clockgen.log" &
     PUB_PIDS+=("$!")
     PIDS+=("$!")

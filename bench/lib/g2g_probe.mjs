@@ -31,7 +31,7 @@ function installProbe() {
   canvas.width = 1280;
   canvas.height = 72;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  const st = { samples: [], bad: 0, frames: 0, waiting: 0, info: [], levels: {}, on: false };
+  const st = { samples: [], heights: [], bad: 0, frames: 0, waiting: 0, info: [], levels: {}, on: false };
   window.__g2g = st;
   video.addEventListener('waiting', () => { if (st.on) st.waiting++; });
   function decode(data) {
@@ -65,6 +65,7 @@ function installProbe() {
         let enc = t - (t % m) + v;
         if (enc - t > m / 2) enc -= m;
         st.samples.push(t - enc);
+        st.heights.push(vh);
         st.levels[vh] = (st.levels[vh] || 0) + 1;
       }
     }
@@ -143,6 +144,11 @@ try {
              errors: window.shopcastPlayer.errors || [] };
   });
   const lat = st.info.map((i) => i.latency).filter((x) => x != null).sort((a, b) => a - b);
+  // the goal is judged on the frames of the top rung: the tallest rendition of the master
+  // playlist, or, with a single rendition (nginx-rtmp's one media playlist, no RESOLUTION), it
+  const ladder = hlsInfo && hlsInfo.levels.length > 1 ? hlsInfo.levels : st.heights;
+  const top = ladder.length ? Math.max(...ladder) : null;
+  const onTop = st.samples.filter((_, i) => st.heights[i] === top).sort((a, b) => a - b);
   Object.assign(out, {
     n: s.length, frames: st.frames, unreadable: st.bad, waiting: st.waiting,
     p50: pct(s, 50), p95: pct(s, 95), min: s[0], max: s[s.length - 1],
@@ -154,6 +160,8 @@ try {
       (st.info[st.info.length - 1].wall - st.info[0].wall) : null,
     dropped_frames: st.info.length > 1 ? st.info[st.info.length - 1].dropped - st.info[0].dropped : null,
     heights: st.levels, hls: hlsInfo,
+    top_height: top, top_n: onTop.length, top_share: s.length ? onTop.length / s.length : null,
+    top_p50: pct(onTop, 50), top_p95: pct(onTop, 95),
   });
   if (process.env.G2G_SAMPLES) out.samples = st.samples;
   if (process.env.G2G_TRACE) out.trace = trace;

@@ -28,10 +28,13 @@ def fmt(v, nd=0):
 def main(tmp, servers):
     rows = {}
     print()
+    print("picture: %s" % read(os.path.join(tmp, "picture"), "moving"))
+    print()
     print("| server | p50 ms | p95 ms | min ms | max ms | samples | unreadable frames | stalls "
-          "| hls.js latency p50 s | hls.js target s | rendition heights played | camera late frames "
+          "| hls.js latency p50 s | hls.js target s | rendition heights played (frames) "
+          "| top rung: share of frames, p50 / p95 ms | camera late frames "
           "| cores: server / camera / browser | machine busy % | load1 before/after |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s in servers:
         d = os.path.join(tmp, s)
         try:
@@ -41,12 +44,12 @@ def main(tmp, servers):
         rows[s] = j
         cam = read(os.path.join(d, "clockgen.stats"), "? ? ?").split()
         cores = " / ".join(read(os.path.join(d, "cores"), "? ? ?").split())
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s of %s (max %s ms) | %s | %s | %s / %s |" % (
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s of %s (max %s ms) | %s | %s | %s / %s |" % (
             s, fmt(j.get("p50")), fmt(j.get("p95")), fmt(j.get("min")), fmt(j.get("max")),
             j.get("n", "-"), j.get("unreadable", "-"), j.get("waiting", "-"),
             fmt(j.get("hls_latency_p50_s"), 2), fmt(j.get("hls_target_latency_s"), 2),
             ",".join("%sp:%s" % kv for kv in sorted((j.get("heights") or {}).items())),
-            cam[1], cam[0], cam[2] if len(cam) > 2 else "?", cores, read(os.path.join(d, "busy"), "?"),
+            top_rung(j), cam[1], cam[0], cam[2] if len(cam) > 2 else "?", cores, read(os.path.join(d, "busy"), "?"),
             read(os.path.join(d, "load.before"), "?"), read(os.path.join(d, "load.after"), "?")))
     print()
     for s in servers:
@@ -78,11 +81,28 @@ def main(tmp, servers):
         for k in ("p50", "p95"):
             if a.get(k) and b.get(k):
                 print("shopcast/nginx %s: %.2f  (%.0f ms / %.0f ms)" % (k, a[k] / b[k], a[k], b[k]))
-    if a.get("p50") is not None:
-        print("goal (shopcast): p50 <= 1500 ms: %s (%.0f); p95 <= 2000 ms: %s (%.0f)" % (
-            "met" if a["p50"] <= 1500 else "NOT met", a["p50"],
-            "met" if a["p95"] <= 2000 else "NOT met", a["p95"]))
+    if a.get("top_p50") is not None:
+        print("goal (shopcast, on the top rung %sp: %s of the frames): p50 <= 1500 ms: %s (%.0f); "
+              "p95 <= 2000 ms: %s (%.0f)" % (
+                  a["top_height"], pct(a["top_share"]),
+                  "met" if a["top_p50"] <= 1500 else "NOT met", a["top_p50"],
+                  "met" if a["top_p95"] <= 2000 else "NOT met", a["top_p95"]))
+    elif a.get("n"):
+        print("goal (shopcast): NOT measured on the top rung (%sp): no frame of it was played" %
+              a.get("top_height"))
     return 0
+
+
+def pct(share):
+    return "-" if share is None else "%.0f%%" % (100 * share)
+
+
+def top_rung(j):
+    """Which rendition the goal is judged on, how much of the run it was, and its figures."""
+    if not j.get("top_height"):
+        return "-"
+    return "%sp: %s, %s / %s" % (j["top_height"], pct(j.get("top_share")), fmt(j.get("top_p50")),
+                                 fmt(j.get("top_p95")))
 
 
 if __name__ == "__main__":

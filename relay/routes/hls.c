@@ -28,7 +28,10 @@ static void unwait(rl_http_req_t *r)
 }
 
 /* Holds the request until the media it asks for exists (RFC 8216bis 6.2.5.2), at most three
- * target durations; rl_route_hls_changed and rl_route_hls_tick answer it. */
+ * target durations; rl_route_hls_changed and rl_route_hls_tick answer it. Nothing is sent
+ * meanwhile, not even the headers: the response starts whole, headers and body in one send, so the
+ * wait shows as time to first byte and a player timing first byte to last (web/static/watch.js)
+ * times only the link. */
 static void hold(rl_http_req_t *r, int target_duration)
 {
     if (r->waiting)

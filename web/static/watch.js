@@ -37,6 +37,59 @@
     if (p && p.catch) p.catch(function () { say('Tap to play'); });
   }
 
+  // hls.js 1.6 estimates the link per part as bytes / (request start to parsed, less the usual
+  // time to first byte), and any sample under 50 ms counts as 50 ms. On a fast link a part
+  // arrives in a millisecond or two, so the estimate is part size / 50 ms: it follows the picture,
+  // not the link, and a still picture (parts of ~6 KB, mostly audio: ~1 Mbit/s) kept every viewer
+  // on the lowest rung (bench/RESULTS.md). This estimator times each transfer from its first byte
+  // to its last instead: shopcast sends a held response whole once the media exists, so that span
+  // is the link's alone, with no wait for media and no parsing. The estimate is the bytes of the
+  // last LINK_WINDOW transfers over their summed time: a ratio of sums, so a part that arrives in
+  // one burst (time ~0) adds its bytes but no time and cannot swing it, and a window counted in
+  // transfers forgets a fast past as quickly as a slow one. Limit: a part that fits in one packet
+  // has no span to time (it counts as the 1 ms clock step), so a silent still stream reads as a
+  // fast link. Uses AbrController's bwEstimator, initEstimator and bitrateTestDelay: hls.js is
+  // pinned in package.json, and tests/integration/test_abr.py checks the outcome in Chromium.
+  var CLOCK_STEP_MS = 1, LINK_WINDOW = 9; /* 9 parts: 3 s, as hls.js's fast average */
+
+  class LinkEstimator {
+    constructor(base) { /* base: hls.js's own estimator, kept for its time-to-first-byte average */
+      this.base = base;
+      this.loads = [];
+    }
+    sample(ms, bytes) {
+      this.loads.push({ ms: Math.max(ms, CLOCK_STEP_MS), bytes: bytes });
+      if (this.loads.length > LINK_WINDOW) this.loads.shift();
+    }
+    canEstimate() { return this.loads.length > 0; }
+    getEstimate() {
+      var ms = 0, bytes = 0;
+      if (!this.loads.length) return this.base.defaultEstimate;
+      this.loads.forEach(function (l) { ms += l.ms; bytes += l.bytes; });
+      return (8000 * bytes) / ms;
+    }
+    get defaultEstimate() { return this.base.defaultEstimate; }
+    sampleTTFB(ms) { this.base.sampleTTFB(ms); }
+    getEstimateTTFB() { return this.base.getEstimateTTFB(); }
+    update(slow, fast) { this.base.update(slow, fast); }
+    destroy() {}
+  }
+
+  function linkAbrController(Base) {
+    return class extends Base {
+      initEstimator() { return new LinkEstimator(super.initEstimator()); }
+      onFragBuffered(event, data) {
+        var frag = data.frag;
+        var stats = data.part && data.part.stats.loaded ? data.part.stats : frag.stats;
+        if (stats.aborted || frag.type !== 'main' || frag.sn === 'initSegment' || frag.bitrateTest)
+          return super.onFragBuffered(event, data);
+        this.bwEstimator.sample(stats.loading.end - stats.loading.first, stats.loaded);
+        stats.bwEstimate = this.bwEstimator.getEstimate();
+        this.bitrateTestDelay = 0;
+      }
+    };
+  }
+
   function start() {
     if (window.Hls && Hls.isSupported()) {
       // Catch up (up to 1.5x) when behind the target latency: without it hls.js plays on
@@ -49,6 +102,7 @@
         backBufferLength: 30,
         maxLiveSyncPlaybackRate: 1.5,
         liveSyncOnStallIncrease: 0.25,
+        abrController: linkAbrController(Hls.DefaultConfig.abrController),
       });
       player.hls = hls;
       hls.on(Hls.Events.MANIFEST_PARSED, function () { say(''); play(); });
