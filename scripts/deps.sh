@@ -29,10 +29,19 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Front-end packages, exactly as web/package-lock.json pins them (no browser download: the
-# browser tests use Debian's chromium).
+# browser tests use Debian's chromium). Installed again when one is missing or pinned to another
+# version than the one in node_modules (test: the devDependencies too: playwright-core, the other
+# players, hls-parser).
 cd "$(dirname "$0")/../web"
+installed() { # every package of these package.json sections, at its pinned version
+  node -e 'const p = require("./package.json");
+    for (const s of process.argv.slice(1))
+      for (const [n, v] of Object.entries(p[s] || {}))
+        if (require("./node_modules/" + n + "/package.json").version !== v) process.exit(1);' \
+    "$@" 2>/dev/null
+}
 if [ "${1:-run}" = test ]; then
-  [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
+  installed dependencies devDependencies || npm ci --no-audit --no-fund --loglevel=error
 else
-  [ -f node_modules/hls.js/dist/hls.min.js ] || npm ci --omit=dev --no-audit --no-fund --loglevel=error
+  installed dependencies || npm ci --omit=dev --no-audit --no-fund --loglevel=error
 fi
