@@ -26,7 +26,10 @@ def play(sc, sid, player, seconds=12):
 
 @pytest.mark.parametrize("player", ["shaka", "videojs"])
 def test_player_plays_live_720p_without_errors(shopcast_factory, player):
-    sc = shopcast_factory()
+    # ultrafast: the ladder keeps up in real time on a 2-core machine under ASan with the
+    # browser decoding beside it. A server that falls behind the wall clock is a different matter
+    # (Shaka, whose live edge follows the clock, drops what it has of the window).
+    sc = shopcast_factory("--x264-preset", "ultrafast")
     s, pub, base = live_stream(sc, seconds=120)
     try:
         segs = int(os.environ.get("PLAYERS_SEGS", "8"))
