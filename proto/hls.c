@@ -45,7 +45,6 @@ enum {
      * full playlist and a delta of the same rendition. */
     LL_VERSION = 9,
 
-    PART_WINDOW_TDS = 3, /* parts listed near the end only (4.4.4.9) */
     HOLD_BACK_PARTS = 3, /* PART-HOLD-BACK at least 2 part targets, 3 advised (4.4.3.8) */
     SKIP_UNTIL_TDS = 6,  /* CAN-SKIP-UNTIL at least 6 target durations (4.4.3.8) */
 };
@@ -173,11 +172,11 @@ int hls_write_master(hls_buf_t *out, const hls_variant_t *v, size_t n)
 /* What a media playlist lists, worked out before anything is written. */
 typedef struct window_s {
     const hls_media_t *m;
-    int ll;                /* low latency: part_target > 0 */
-    size_t nlisted;        /* segs[0..nlisted) appear in the playlist */
-    size_t first;          /* the first written; those before it are under EXT-X-SKIP */
-    int64_t end_us;        /* the playlist's end */
-    int64_t parts_from_us; /* a segment ending at or after this lists its parts */
+    int ll;             /* low latency: part_target > 0 */
+    size_t nlisted;     /* segs[0..nlisted) appear in the playlist */
+    size_t first;       /* the first written; those before it are under EXT-X-SKIP */
+    size_t first_parts; /* segs[first_parts..nlisted) list their parts */
+    int64_t end_us;     /* the playlist's end */
 } window_t;
 
 static int duration_ok(double d)
@@ -199,8 +198,8 @@ static int segment_ok(const hls_segment_t *s)
 
 static int media_ok(const hls_media_t *m)
 {
-    if (m->target_duration <= 0 || !duration_ok(m->part_target) || (m->nsegs && !m->segs) ||
-        (m->nreports && !m->reports))
+    if (m->target_duration <= 0 || !duration_ok(m->part_target) ||
+        !duration_ok(m->segment_target) || (m->nsegs && !m->segs) || (m->nreports && !m->reports))
         return 0;
     for (size_t i = 0; i < m->nsegs; i++)
         if (!segment_ok(&m->segs[i]))
@@ -235,6 +234,32 @@ static int64_t span_us(const hls_segment_t *s)
     return us;
 }
 
+/* The next forced keyframe is due less than half a part target after parts_us: the next part
+ * opens a new segment. */
+static int full_us(int64_t parts_us, int64_t segment_us, int64_t part_us)
+{
+    return segment_us > 0 && parts_us + part_us / 2 >= segment_us;
+}
+
+int hls_segment_full(double parts_s, double segment_target, double part_target)
+{
+    if (!duration_ok(parts_s) || !duration_ok(segment_target) || !duration_ok(part_target))
+        return 0;
+    return full_us(to_us(parts_s), to_us(segment_target), to_us(part_target));
+}
+
+/* Does the preload hint name part 0 of the segment after the last one? Yes once that one is
+ * complete, or full: its end is known in advance (hls_segment_full). */
+static int hint_opens_segment(const hls_media_t *m)
+{
+    const hls_segment_t *last = &m->segs[m->nsegs - 1];
+
+    if (last->complete)
+        return 1;
+    return last->nparts > 0 &&
+           full_us(span_us(last), to_us(m->segment_target), to_us(m->part_target));
+}
+
 /* An incomplete last segment has no EXTINF to write, so it appears only through its parts: not
  * at all in plain HLS, before its first part, or once the playlist has ended (no parts then). */
 static size_t listed_count(const hls_media_t *m, int ll)
@@ -265,6 +290,29 @@ static size_t skipped_count(const window_t *w)
     return n;
 }
 
+/* 4.4.4.9, 6.2.2: parts serve the live edge (HLS_PART_SEGMENTS). A hint after a complete last
+ * segment stands for the next parent segment, and strict parsers count it as one. An ended
+ * playlist has no live edge, and its complete segments carry the same media, so it lists no
+ * parts at all. */
+static size_t first_with_parts(const window_t *w)
+{
+    const hls_media_t *m = w->m;
+    int64_t from = w->end_us - (int64_t)m->target_duration * HLS_PART_WINDOW_TDS * US;
+    int64_t start = w->end_us;
+    size_t n = w->nlisted, keep = HLS_PART_SEGMENTS, i;
+
+    if (!w->ll || m->ended || n == 0)
+        return n;
+    if (m->segs[n - 1].complete) /* the hint follows: it stands for the next segment */
+        keep--;
+    for (i = n; i > 0 && n - i < keep; i--) {
+        start -= span_us(&m->segs[i - 1]);
+        if (start < from)
+            break;
+    }
+    return i;
+}
+
 static void window_init(window_t *w, const hls_media_t *m)
 {
     w->m = m;
@@ -273,12 +321,7 @@ static void window_init(window_t *w, const hls_media_t *m)
     w->end_us = 0;
     for (size_t i = 0; i < w->nlisted; i++)
         w->end_us += span_us(&m->segs[i]);
-    /* 4.4.4.9: parts serve the live edge and go once three target durations old. An ended
-     * playlist has no live edge, and its complete segments carry the same media, so it lists no
-     * parts at all. */
-    w->parts_from_us = w->end_us - (int64_t)m->target_duration * PART_WINDOW_TDS * US;
-    if (!w->ll || m->ended)
-        w->parts_from_us = INT64_MAX;
+    w->first_parts = first_with_parts(w);
     w->first = skipped_count(w);
 }
 
@@ -359,23 +402,19 @@ static void write_segment(hls_buf_t *out, const window_t *w, size_t i, int with_
 
 static void write_segments(hls_buf_t *out, const window_t *w)
 {
-    int64_t end = 0;
-
-    for (size_t i = 0; i < w->nlisted; i++) {
-        end += span_us(&w->m->segs[i]);
-        if (i >= w->first)
-            write_segment(out, w, i, end >= w->parts_from_us);
-    }
+    for (size_t i = w->first; i < w->nlisted; i++)
+        write_segment(out, w, i, i >= w->first_parts);
 }
 
-/* 4.4.5.3: the part the packager makes next, which the client may request before it exists. */
-static void write_preload_hint(hls_buf_t *out, const hls_segment_t *last)
+/* 4.4.5.3: the part the packager makes next, which the client may request before it exists. A
+ * hint for one that will never come costs the client an error (6.2.6: 404). */
+static void write_preload_hint(hls_buf_t *out, const hls_media_t *m)
 {
-    uint64_t msn = last->complete ? last->msn + 1 : last->msn;
-    size_t part = last->complete ? 0 : last->nparts;
+    const hls_segment_t *last = &m->segs[m->nsegs - 1];
+    int next = hint_opens_segment(m);
 
-    hls_buf_printf(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-%" PRIu64 ".%zu.m4s\"\n", msn,
-                   part);
+    hls_buf_printf(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-%" PRIu64 ".%zu.m4s\"\n",
+                   next ? last->msn + 1 : last->msn, next ? 0 : last->nparts);
 }
 
 static void write_tail(hls_buf_t *out, const window_t *w)
@@ -383,7 +422,7 @@ static void write_tail(hls_buf_t *out, const window_t *w)
     const hls_media_t *m = w->m;
 
     if (w->ll && !m->ended && m->nsegs)
-        write_preload_hint(out, &m->segs[m->nsegs - 1]);
+        write_preload_hint(out, m);
     for (size_t i = 0; w->ll && i < m->nreports; i++) {
         const hls_report_t *r = &m->reports[i];
 

@@ -62,6 +62,7 @@ typedef struct hls_report_s {
 typedef struct hls_media_s {
     int target_duration;       /* EXT-X-TARGETDURATION, whole seconds (>= every EXTINF rounded) */
     double part_target;        /* EXT-X-PART-INF PART-TARGET, seconds; 0 = not low latency */
+    double segment_target;     /* seconds from one forced keyframe to the next; 0 = not planned */
     uint64_t disc_seq;         /* EXT-X-DISCONTINUITY-SEQUENCE of segs[0] */
     const hls_segment_t *segs; /* oldest first; msn consecutive */
     size_t nsegs;
@@ -73,12 +74,25 @@ typedef struct hls_media_s {
 
 /* Media playlist. With part_target > 0 it carries EXT-X-SERVER-CONTROL (CAN-BLOCK-RELOAD=YES,
  * PART-HOLD-BACK = 3 x part target, CAN-SKIP-UNTIL = 6 x target duration), EXT-X-PART-INF, the
- * EXT-X-PART lines of segments that end within 3 target durations of the live edge (section
- * 4.4.4.9), an EXT-X-PRELOAD-HINT for the next part unless ended, and the rendition reports.
+ * EXT-X-PART lines near the live edge (see HLS_PART_SEGMENTS), an EXT-X-PRELOAD-HINT for the part
+ * the packager makes next unless ended (see hls_segment_full), and the rendition reports.
  * With skip set, segments older than CAN-SKIP-UNTIL from the end are replaced by
  * EXT-X-SKIP:SKIPPED-SEGMENTS=N (section 4.4.5.2), and EXT-X-MAP is repeated after it.
  * Every segment carries EXT-X-PROGRAM-DATE-TIME. Returns 0 or the buffer's error. */
 int hls_write_media(hls_buf_t *out, const hls_media_t *m);
+
+/* Parts are listed for the last HLS_PART_SEGMENTS parent segments only, counting the one that a
+ * preload hint after a complete last segment opens, and never for a segment that starts more
+ * than HLS_PART_WINDOW_TDS target durations before the playlist's end (4.4.4.9, 6.2.2: "three
+ * Target Durations from the end"; strict parsers such as hls-parser count it in segments). A
+ * part must stay downloadable for HLS_PART_WINDOW_TDS target durations after it left. */
+enum { HLS_PART_SEGMENTS = 3, HLS_PART_WINDOW_TDS = 3 };
+
+/* Does a segment still being filled, whose parts so far last parts_s seconds, end there? Its
+ * end is the next forced keyframe, segment_target after its start: when less than half a part
+ * target is left, the next part opens the next segment, so the preload hint names part 0 of the
+ * next segment rather than one that would never come. 0 when segment_target is 0. */
+int hls_segment_full(double parts_s, double segment_target, double part_target);
 
 typedef enum hls_name_type_e {
     HLS_NAME_MASTER = 1, /* master.m3u8 */

@@ -76,7 +76,7 @@ struct rl_hls_s {
     rung_t rungs[RL_MAX_RUNGS];
     int nrungs; /* slots in use; inactive ones keep serving what they have */
     double part_target;
-    int target_duration, window_s, ended;
+    int target_duration, segment_ms, window_s, ended;
     double ended_at; /* rl_now() when the worker's end was applied */
     uint64_t next_msn;
     int next_init_id;
@@ -95,6 +95,7 @@ rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms)
     h->tail = &h->head;
     h->window_s = window_s > 0 ? window_s : 30;
     h->target_duration = (segment_ms + 999) / 1000;
+    h->segment_ms = segment_ms;
     /* Wall-clock seconds: numbering keeps increasing across restarts, so a cache in front of us
      * never sees one URI with two contents. */
     h->next_msn = (uint64_t)time(NULL);
@@ -317,17 +318,21 @@ static int continues(const seg_t *prev, const rl_part_info_t *p)
     return prev->msn + 1 == p->msn && prev->init_id == p->init_id;
 }
 
+static double parts_duration(const seg_t *s)
+{
+    double d = 0;
+
+    for (int i = 0; i < s->nparts; i++)
+        d += s->parts[i].duration;
+    return d;
+}
+
 static seg_t *new_seg(rung_t *r, const rl_part_info_t *p)
 {
     seg_t *grown;
 
-    if (r->nsegs && !r->segs[r->nsegs - 1].complete) { /* its end never came: close it */
-        seg_t *last = &r->segs[r->nsegs - 1];
-        double d = 0;
-        for (int i = 0; i < last->nparts; i++)
-            d += last->parts[i].duration;
-        complete_seg(last, d);
-    }
+    if (r->nsegs && !r->segs[r->nsegs - 1].complete) /* its end never came: close it */
+        complete_seg(&r->segs[r->nsegs - 1], parts_duration(&r->segs[r->nsegs - 1]));
     if (r->nsegs == r->cap) {
         int cap = r->cap ? r->cap * 2 : 64;
         if (!(grown = realloc(r->segs, (size_t)cap * sizeof(*grown))))
@@ -379,10 +384,13 @@ static double window_duration(const rung_t *r)
     return d;
 }
 
-/* Drops segments past the window, and part data where playlists no longer list parts. */
+/* Drops segments past the window, and part data once playlists have not listed it for
+ * HLS_PART_WINDOW_TDS target durations (RFC 8216bis 6.2.2: it must stay downloadable that long).
+ * A segment's parts are listed while it starts within that many target durations of the end,
+ * and age counts from its start; one more target duration covers the segment being filled. */
 static void trim(rl_hls_t *h, rung_t *r)
 {
-    double keep_parts = 3.0 * h->target_duration + 2, age = 0;
+    double keep_parts = (2.0 * HLS_PART_WINDOW_TDS + 1) * h->target_duration, age = 0;
 
     while (r->nsegs > 2 && window_duration(r) - r->segs[0].duration > h->window_s) {
         r->disc_seq += r->segs[1].discontinuity;
@@ -552,7 +560,9 @@ int rl_hls_master(rl_hls_t *h, rl_blob_t **out)
     return rc;
 }
 
-/* Has the window reached what a blocking request waits for (RFC 8216bis 6.2.5.2)? */
+/* Has the window reached what a blocking request waits for (RFC 8216bis 6.2.5.2)? A part index
+ * past the last part of its segment stands for part 0 of the next segment, so it is reached
+ * only once that segment exists, even after its own segment is complete. */
 static int reached(const rung_t *r, const hls_query_t *q)
 {
     const seg_t *last = &r->segs[r->nsegs - 1];
@@ -561,7 +571,7 @@ static int reached(const rung_t *r, const hls_query_t *q)
         return 1;
     if (last->msn < q->msn)
         return 0;
-    return q->has_part ? last->nparts > q->part || last->complete : last->complete;
+    return q->has_part ? last->nparts > q->part : last->complete;
 }
 
 static int check_query(const rl_hls_t *h, const rung_t *r, const hls_query_t *q)
@@ -625,8 +635,16 @@ static int render_media(rl_hls_t *h, rung_t *r, int skip, rl_blob_t **out)
         off += (size_t)s->nparts;
     }
     fill_reports(h, r, rep, uris, &nrep);
-    m = (hls_media_t){ h->target_duration, h->part_target, r->disc_seq, segs, (size_t)r->nsegs,
-                       h->ended,           skip,           rep,         nrep };
+    m = (hls_media_t){ .target_duration = h->target_duration,
+                       .part_target = h->part_target,
+                       .segment_target = h->segment_ms / 1000.0,
+                       .disc_seq = r->disc_seq,
+                       .segs = segs,
+                       .nsegs = (size_t)r->nsegs,
+                       .ended = h->ended,
+                       .skip = skip,
+                       .reports = rep,
+                       .nreports = nrep };
     hls_buf_init(&b, 1 << 20);
     rc = to_blob(&b, hls_write_media(&b, &m), out);
     free(segs);
@@ -658,7 +676,15 @@ static const seg_t *find_seg(const rung_t *r, uint64_t msn)
     return &r->segs[msn - r->segs[0].msn];
 }
 
-/* A part or segment that the live edge is about to produce: worth holding the request for. */
+/* The parts of the segment being filled so far add up to all of it (hls_segment_full): the
+ * next part opens the next segment, and that is what the playlists hint. */
+static int seg_full(const rl_hls_t *h, const seg_t *s)
+{
+    return hls_segment_full(parts_duration(s), h->segment_ms / 1000.0, h->part_target);
+}
+
+/* A part or segment that the live edge is about to produce: worth holding the request for. A part
+ * after the last of a full segment will not come (RFC 8216bis 6.2.6: not hinted, so 404). */
 static int upcoming(const rl_hls_t *h, const rung_t *r, uint64_t msn, int part)
 {
     const seg_t *last = r->nsegs ? &r->segs[r->nsegs - 1] : NULL;
@@ -666,7 +692,7 @@ static int upcoming(const rl_hls_t *h, const rung_t *r, uint64_t msn, int part)
     if (h->ended || !last)
         return 0;
     if (msn == last->msn && !last->complete)
-        return part < 0 || part == last->nparts;
+        return part < 0 || (part == last->nparts && !seg_full(h, last));
     return msn == last->msn + 1 && part <= 0;
 }
 

@@ -161,6 +161,37 @@ def test_hls_bad_requests(hls_server):
     assert status == 200 and b"#EXT-X-ENDLIST" in body
 
 
+def test_hint_names_the_next_segment_once_its_keyframe_is_due(hls_server):
+    """Three parts make up a segment (hls-segment-ms 1000, parts of 10 frames at 30 fps), and the
+    next frame is the forced keyframe: the preload hint names the next segment's first part, which
+    is held and served; the fourth part that will never come is not found at once (RFC 8216bis
+    6.2.6), and a blocking reload for it waits for the next segment (6.2.5.2)."""
+    sc = hls_server
+    s, pub, base = live_stream(sc, seconds=30, size="640x360")
+    media = base + "/360p/media.m3u8"
+    wait_until(lambda: len(parse_media(get(sc, media)[1].decode())[0]) >= 2, 30, "segments")
+    seen = 0
+    try:
+        for _ in range(10):  # the segment may be complete already when the answer is written
+            msn = parse_media(get(sc, media)[1].decode())[0][-1]["msn"] + 1
+            text = get(sc, media + "?_HLS_msn=%d&_HLS_part=2" % msn)[1].decode()
+            segs, tail, tags = parse_media(text)
+            if segs[-1]["msn"] != msn - 1 or len(tail) != 3:
+                continue
+            hint = attrs(tags["#EXT-X-PRELOAD-HINT"])["URI"]
+            assert hint == "part-%d.0.m4s" % (msn + 1), text
+            assert get(sc, base + "/360p/part-%d.3.m4s" % msn, timeout=1)[0] == 404
+            status, data = get(sc, base + "/360p/" + hint)
+            assert status == 200 and data[4:8] == b"moof"
+            status, body = get(sc, media + "?_HLS_msn=%d&_HLS_part=3" % msn)
+            assert status == 200 and ('"%s"' % hint).encode() in body, body
+            seen += 1
+    finally:
+        pub.kill()
+        pub.wait()
+    assert seen, "never saw a segment with all its parts before its end"
+
+
 def test_blocking_request_gives_up_when_media_stops(hls_server, h264_clips):
     """A publisher still connected but sending nothing: the request for the next segment is held
     at most three target durations (RFC 8216bis 6.2.5.2), then answered 503."""

@@ -296,7 +296,8 @@ Test(hls_media, golden_low_latency_in_progress)
 
     fill(s, 4, 200, 2.0, 5, four_parts, 4);
     growing(&s[4], two_parts, 2);
-    /* The end is 9 s in; 200 ends 7 s before it, more than 3 target durations: no parts. */
+    /* Parts for the last three parent segments, 202 to 204; 202 starts 5 s before the end, within
+     * 3 target durations. 201's parts are gone, though it starts only 7 s back. */
     expect_media(&m, "#EXTM3U\n"
                      "#EXT-X-VERSION:9\n"
                      "#EXT-X-TARGETDURATION:2\n"
@@ -310,10 +311,6 @@ Test(hls_media, golden_low_latency_in_progress)
                      "#EXTINF:2.00000,\n"
                      "seg-200.m4s\n"
                      "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:02.000Z\n"
-                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-201.0.m4s\",INDEPENDENT=YES\n"
-                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-201.1.m4s\"\n"
-                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-201.2.m4s\"\n"
-                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-201.3.m4s\"\n"
                      "#EXTINF:2.00000,\n"
                      "seg-201.m4s\n"
                      "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:04.000Z\n"
@@ -354,7 +351,7 @@ Test(hls_media, golden_delta_update)
     fill(s, 10, 300, 2.0, 9, four_parts, 4);
     growing(&s[10], one_part, 1);
     /* The end is 20.5 s in and CAN-SKIP-UNTIL 12 s: 300-303 end before 8.5 s and are skipped,
-     * 304 ends at 10 s and stays. Parts from 307 on, which end at or after 14.5 s. */
+     * 304 ends at 10 s and stays. Parts for the last three parent segments, 308 to 310. */
     expect_media(&m,
                  "#EXTM3U\n"
                  "#EXT-X-VERSION:9\n"
@@ -376,10 +373,6 @@ Test(hls_media, golden_delta_update)
                  "#EXTINF:2.00000,\n"
                  "seg-306.m4s\n"
                  "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:14.000Z\n"
-                 "#EXT-X-PART:DURATION=0.50000,URI=\"part-307.0.m4s\",INDEPENDENT=YES\n"
-                 "#EXT-X-PART:DURATION=0.50000,URI=\"part-307.1.m4s\"\n"
-                 "#EXT-X-PART:DURATION=0.50000,URI=\"part-307.2.m4s\"\n"
-                 "#EXT-X-PART:DURATION=0.50000,URI=\"part-307.3.m4s\"\n"
                  "#EXTINF:2.00000,\n"
                  "seg-307.m4s\n"
                  "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:16.000Z\n"
@@ -400,6 +393,65 @@ Test(hls_media, golden_delta_update)
                  "#EXT-X-PART:DURATION=0.50000,URI=\"part-310.0.m4s\",INDEPENDENT=YES\n"
                  "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-310.1.m4s\"\n"
                  "#EXT-X-RENDITION-REPORT:URI=\"../360p/media.m3u8\",LAST-MSN=310,LAST-PART=0\n");
+}
+
+/* Three parts of a third of a second per one-second segment, as shopcast cuts them at 30 fps. */
+static const hls_part_t thirds[] = { { 1.0 / 3, 1 }, { 1.0 / 3, 0 }, { 1.0 / 3, 0 } };
+
+Test(hls_media, golden_keyframe_due_hints_the_next_segment)
+{
+    hls_segment_t s[6];
+    const hls_report_t report = { "../360p/media.m3u8", 505, 1 };
+    hls_media_t m = { .target_duration = 1,
+                      .part_target = 1.0 / 3,
+                      .segment_target = 1.0,
+                      .segs = s,
+                      .nsegs = 6,
+                      .reports = &report,
+                      .nreports = 1 };
+
+    fill(s, 5, 500, 1.0, 2, thirds, 3);
+    growing(&s[5], thirds, 3);
+    /* 505's parts already make up a second: the next frame is the forced keyframe, so the next
+     * part is 506's first (4.4.5.3 allows a hint for the following parent segment). The end is
+     * 6 s in: 503 starts exactly 3 target durations before it, and lists its parts. */
+    expect_media(&m,
+                 "#EXTM3U\n"
+                 "#EXT-X-VERSION:9\n"
+                 "#EXT-X-TARGETDURATION:1\n"
+                 "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.002,"
+                 "CAN-SKIP-UNTIL=6.000\n"
+                 "#EXT-X-PART-INF:PART-TARGET=0.334\n"
+                 "#EXT-X-MEDIA-SEQUENCE:500\n"
+                 "#EXT-X-DISCONTINUITY-SEQUENCE:0\n"
+                 "#EXT-X-MAP:URI=\"init-2.mp4\"\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:00.000Z\n"
+                 "#EXTINF:1.00000,\n"
+                 "seg-500.m4s\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:01.000Z\n"
+                 "#EXTINF:1.00000,\n"
+                 "seg-501.m4s\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:02.000Z\n"
+                 "#EXTINF:1.00000,\n"
+                 "seg-502.m4s\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:03.000Z\n"
+                 "#EXT-X-PART:DURATION=0.33333,URI=\"part-503.0.m4s\",INDEPENDENT=YES\n"
+                 "#EXT-X-PART:DURATION=0.33333,URI=\"part-503.1.m4s\"\n"
+                 "#EXT-X-PART:DURATION=0.33333,URI=\"part-503.2.m4s\"\n"
+                 "#EXTINF:1.00000,\n"
+                 "seg-503.m4s\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:04.000Z\n"
+                 "#EXT-X-PART:DURATION=0.33333,URI=\"part-504.0.m4s\",INDEPENDENT=YES\n"
+                 "#EXT-X-PART:DURATION=0.33333,URI=\"part-504.1.m4s\"\n"
+                 "#EXT-X-PART:DURATION=0.33333,URI=\"part-504.2.m4s\"\n"
+                 "#EXTINF:1.00000,\n"
+                 "seg-504.m4s\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:05.000Z\n"
+                 "#EXT-X-PART:DURATION=0.33333,URI=\"part-505.0.m4s\",INDEPENDENT=YES\n"
+                 "#EXT-X-PART:DURATION=0.33333,URI=\"part-505.1.m4s\"\n"
+                 "#EXT-X-PART:DURATION=0.33333,URI=\"part-505.2.m4s\"\n"
+                 "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-506.0.m4s\"\n"
+                 "#EXT-X-RENDITION-REPORT:URI=\"../360p/media.m3u8\",LAST-MSN=505,LAST-PART=1\n");
 }
 
 Test(hls_media, golden_discontinuity_and_new_init)
@@ -476,32 +528,109 @@ Test(hls_media, golden_ended)
 
 /* ---- media playlists: behaviour ---- */
 
-Test(hls_media, parts_listed_up_to_exactly_three_target_durations_from_the_end)
+/* The playlist's tail, from the first part of segment msn on. */
+static const char *parts_from(const char *text, uint64_t msn)
 {
-    hls_segment_t s[5];
+    char uri[48];
+
+    snprintf(uri, sizeof(uri), "URI=\"part-%" PRIu64 ".0.m4s\"", msn);
+    return strstr(text, uri);
+}
+
+Test(hls_media, parts_for_the_last_three_parent_segments_the_hint_counting_as_one)
+{
+    hls_segment_t s[6];
     hls_media_t m = { .target_duration = 2, .part_target = 0.5, .segs = s, .nsegs = 5 };
     char *text;
 
+    /* Complete up to seg-4: the hint opens seg-5, so seg-3 and seg-4 list their parts. */
     fill(s, 5, 0, 2.0, 0, four_parts, 4);
-    text = media_text(&m); /* ends at 10 s; seg-1 ends at 4 s, exactly 6 s before */
-    cr_expect_null(strstr(text, "part-0."), "%s", text);
-    cr_expect_not_null(strstr(text, "URI=\"part-1.0.m4s\""), "%s", text);
-    cr_expect_eq(count(text, "#EXT-X-PART:"), 16);
+    text = media_text(&m);
+    cr_expect_null(strstr(text, "part-2."), "%s", text);
+    cr_expect_not_null(parts_from(text, 3), "%s", text);
+    cr_expect_eq(count(text, "#EXT-X-PART:"), 8, "%s", text);
+    cr_expect_not_null(strstr(text, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-5.0.m4s\"\n"));
+    free(text);
+
+    /* seg-5 has its first part: it takes the hint's place, seg-3 keeps its parts. */
+    growing(&s[5], one_part, 1);
+    m.nsegs = 6;
+    text = media_text(&m);
+    cr_expect_null(strstr(text, "part-2."), "%s", text);
+    cr_expect_not_null(parts_from(text, 3), "%s", text);
+    cr_expect_eq(count(text, "#EXT-X-PART:"), 9, "%s", text);
     free(text);
 }
 
-Test(hls_media, parts_window_moves_with_the_growing_segment)
+Test(hls_media, parts_listed_while_their_segment_starts_within_three_target_durations)
 {
-    hls_segment_t s[6];
-    hls_media_t m = { .target_duration = 2, .part_target = 0.5, .segs = s, .nsegs = 6 };
+    static const hls_part_t long_parts[] = { { 0.6, 1 }, { 0.6, 0 }, { 0.6, 0 }, { 0.6, 0 } };
+    hls_segment_t s[5];
+    hls_media_t m = { .target_duration = 2, .part_target = 0.6, .segs = s, .nsegs = 5 };
     char *text;
 
-    fill(s, 5, 0, 2.0, 0, four_parts, 4);
-    growing(&s[5], one_part, 1);
-    text = media_text(&m); /* ends at 10.5 s: seg-1 is now 6.5 s back */
+    /* 2.4 s segments (EXTINF rounds to the target duration): three of them span more than
+     * three target durations, so time decides before the count does. */
+    fill(s, 4, 0, 2.4, 0, long_parts, 4);
+    growing(&s[4], long_parts, 2);
+    text = media_text(&m); /* ends at 10.8 s; seg-2 starts at 4.8 s, exactly 6 s before */
     cr_expect_null(strstr(text, "part-1."), "%s", text);
-    cr_expect_not_null(strstr(text, "URI=\"part-2.0.m4s\""), "%s", text);
-    cr_expect_eq(count(text, "#EXT-X-PART:"), 13);
+    cr_expect_not_null(parts_from(text, 2), "%s", text);
+    free(text);
+
+    s[4].nparts = 3;
+    text = media_text(&m); /* ends at 11.4 s: seg-2 starts 6.6 s before, seg-3 4.2 s */
+    cr_expect_null(strstr(text, "part-2."), "%s", text);
+    cr_expect_not_null(parts_from(text, 3), "%s", text);
+    cr_expect_eq(count(text, "#EXT-X-PART:"), 7, "%s", text);
+    free(text);
+}
+
+typedef struct full_case_s {
+    double parts, segment, part;
+    int full;
+} full_case_t;
+
+Test(hls_media, segment_is_full_when_less_than_half_a_part_is_left)
+{
+    static const full_case_t cases[] = {
+        { 1.0, 1.0, 1.0 / 3, 1 },     /* 30 fps: three parts of ten frames */
+        { 2.0 / 3, 1.0, 1.0 / 3, 0 }, /* one more to come */
+        { 1.001, 1.0, 1.001 / 3, 1 }, /* 29.97 fps: a keyframe lands after 1 s */
+        { 0.96, 1.0, 0.32, 1 },       /* 25 fps: only a one-frame part is left */
+        { 0.64, 1.0, 0.32, 0 },       /* 25 fps: a whole part is left */
+        { 0.68, 1.0, 0.34, 0 },       /* 50 fps: 17 + 17 frames, 16 to come */
+        { 0.83, 1.0, 1.0 / 3, 0 },    /* a bit more than half a part left */
+        { 0.84, 1.0, 1.0 / 3, 1 },    /* a bit less */
+        { 1.0, 0, 1.0 / 3, 0 },       /* no planned keyframes: never known */
+        { NAN, 1.0, 1.0 / 3, 0 },     { 1.0, NAN, 1.0 / 3, 0 }, { 1.0, 1.0, -1, 0 },
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+        cr_expect_eq(hls_segment_full(cases[i].parts, cases[i].segment, cases[i].part),
+                     cases[i].full, "case %zu", i);
+}
+
+Test(hls_media, preload_hint_follows_the_planned_keyframe)
+{
+    hls_segment_t s[3];
+    hls_media_t m = {
+        .target_duration = 1, .part_target = 1.0 / 3, .segment_target = 1.0, .segs = s, .nsegs = 3
+    };
+    char *text;
+
+    fill(s, 2, 7, 1.0, 0, thirds, 3);
+    growing(&s[2], thirds, 2);
+    text = media_text(&m);
+    cr_expect_not_null(strstr(text, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-9.2.m4s\"\n"));
+    free(text);
+    s[2].nparts = 3;
+    text = media_text(&m);
+    cr_expect_not_null(strstr(text, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-10.0.m4s\"\n"));
+    free(text);
+    m.segment_target = 0; /* keyframes not planned: only the parts tell */
+    text = media_text(&m);
+    cr_expect_not_null(strstr(text, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-9.3.m4s\"\n"));
     free(text);
 }
 

@@ -284,3 +284,112 @@ Test(hls_live, a_new_init_from_a_later_worker_is_a_discontinuity)
     playlist(text, sizeof(text));
     cr_assert(strstr(text, "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-8.mp4\""), "%s", text);
 }
+
+static int playlist_rc(uint64_t msn, int part)
+{
+    hls_query_t q = { .has_msn = 1, .msn = msn, .has_part = part >= 0, .part = part };
+    rl_blob_t *b = NULL;
+    int rc = rl_hls_playlist(h, "720p", &q, &b);
+
+    rl_blob_unref(&b);
+    return rc;
+}
+
+static int playlist_has(const char *text)
+{
+    rl_blob_t *b = NULL;
+    int found;
+
+    cr_assert_eq(rl_hls_playlist(h, "720p", &plain, &b), 0);
+    found = memmem(b->data, b->len, text, strlen(text)) != NULL;
+    rl_blob_unref(&b);
+    return found;
+}
+
+Test(hls_live, keyframe_due_the_hint_and_held_requests_name_the_next_segment)
+{
+    rl_part_info_t next = { .rung = 0,
+                            .msn = 101,
+                            .duration = 0.333,
+                            .independent = 1,
+                            .pdt_ms = 1700000001000,
+                            .init_id = 7 };
+
+    post_segment(100, 0); /* three parts make up the segment's second; its end is not posted */
+    rl_hls_drain(h);
+    cr_assert(playlist_has("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-101.0.m4s\""));
+    cr_expect_eq(lookup("part-100.3.m4s"), -ENOENT, "never comes and is not hinted: 404");
+    cr_expect_eq(lookup("part-101.0.m4s"), RL_EAGAIN, "the hinted part is held");
+    cr_expect_eq(playlist_rc(100, 3), RL_EAGAIN, "past the last part: waits for 101's first");
+
+    rl_hls_post_segment(h, 0, 100, 0.999);
+    rl_hls_drain(h);
+    cr_expect_eq(lookup("part-100.3.m4s"), -ENOENT);
+    cr_expect_eq(lookup("part-101.0.m4s"), RL_EAGAIN);
+    cr_expect_eq(playlist_rc(100, 3), RL_EAGAIN, "its segment complete, still waits (6.2.5.2)");
+    cr_expect_eq(playlist_rc(100, -1), 0, "the whole segment is there");
+
+    rl_hls_post_part(h, &next, bytes("101a"));
+    rl_hls_drain(h);
+    cr_expect_eq(lookup("part-101.0.m4s"), 0);
+    cr_expect_eq(playlist_rc(100, 3), 0);
+    cr_expect(playlist_has("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-101.1.m4s\""));
+}
+
+Test(hls_live, a_part_still_due_is_hinted_and_held)
+{
+    rl_part_info_t info = {
+        .rung = 0, .msn = 100, .duration = 0.333, .independent = 1, .init_id = 7
+    };
+
+    rl_hls_post_part(h, &info, bytes("100a"));
+    rl_hls_drain(h);
+    cr_assert(playlist_has("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-100.1.m4s\""));
+    cr_expect_eq(lookup("part-100.1.m4s"), RL_EAGAIN);
+    cr_expect_eq(lookup("part-100.2.m4s"), -ENOENT, "two ahead: not hinted");
+    cr_expect_eq(playlist_rc(100, 1), RL_EAGAIN);
+    cr_expect_eq(playlist_rc(100, 0), 0);
+}
+
+/* Posts one part of a 1 s segment of three, completing the segment with its last part. */
+static void post_part(uint64_t msn, int index)
+{
+    char text[32];
+    rl_part_info_t info = { .rung = 0,
+                            .msn = msn,
+                            .index = index,
+                            .duration = 1.0 / 3,
+                            .independent = index == 0,
+                            .init_id = 7 };
+
+    snprintf(text, sizeof(text), "%llu.%d", (unsigned long long)msn, index);
+    rl_hls_post_part(h, &info, bytes(text));
+    if (index == 2)
+        rl_hls_post_segment(h, 0, msn, 1.0);
+    rl_hls_drain(h);
+}
+
+Test(hls_live, parts_stay_downloadable_three_target_durations_after_leaving_the_playlist)
+{
+    uint64_t removed[30] = { 0 }; /* by msn - 100: the end, in parts, when its parts went */
+    char uri[48];
+
+    rl_hls_unref(&h);
+    h = rl_hls_new("abc", 30, 1000);
+    rl_hls_post_rungs(h, &(rl_hls_rung_t){ .name = "720p", .bandwidth = 1 }, 1, 0.334);
+    for (uint64_t msn = 100; msn < 130; msn++)
+        for (int i = 0; i < 3; i++) {
+            uint64_t end = (msn - 100) * 3 + (uint64_t)i + 1;
+            post_part(msn, i);
+            for (uint64_t k = 100; k <= msn; k++) {
+                snprintf(uri, sizeof(uri), "part-%llu.0.m4s", (unsigned long long)k);
+                if (!removed[k - 100] && !playlist_has(uri))
+                    removed[k - 100] = end;
+                /* RFC 8216bis 6.2.2: three target durations are nine parts here */
+                if (removed[k - 100] && end <= removed[k - 100] + 9)
+                    cr_expect_eq(lookup(uri), 0, "%s went %llu parts ago", uri,
+                                 (unsigned long long)(end - removed[k - 100]));
+            }
+        }
+    cr_expect(removed[20], "parts leave the playlist at all");
+}
