@@ -450,21 +450,13 @@ void rl_redis_count_timeout(rl_redis_t *r)
     r->req_timeouts++;
 }
 
-void rl_redis_metrics(const rl_redis_t *r, FILE *f)
+void rl_redis_stats(const rl_redis_t *r, rl_redis_stats_t *st)
 {
-    double outage = r->outage_total + (r->down_since ? rl_now() - r->down_since : 0);
-
-    fprintf(f,
-            "# TYPE shopcast_redis_up gauge\nshopcast_redis_up %d\n"
-            "# TYPE shopcast_redis_reconnects_total counter\n"
-            "shopcast_redis_reconnects_total %llu\n"
-            "# TYPE shopcast_redis_timeouts_total counter\n"
-            "shopcast_redis_timeouts_total{what=\"request\"} %llu\n"
-            "shopcast_redis_timeouts_total{what=\"connection\"} %llu\n"
-            "# TYPE shopcast_redis_outage_seconds_total counter\n"
-            "shopcast_redis_outage_seconds_total %.3f\n",
-            r->ready, (unsigned long long)r->reconnects, (unsigned long long)r->req_timeouts,
-            (unsigned long long)r->conn_timeouts, outage);
+    st->up = r->ready;
+    st->reconnects = r->reconnects;
+    st->req_timeouts = r->req_timeouts;
+    st->conn_timeouts = r->conn_timeouts;
+    st->outage_s = r->outage_total + (r->down_since ? rl_now() - r->down_since : 0);
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv)

@@ -12,7 +12,6 @@
 
 #include <hiredis/hiredis.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <uv.h>
 
 typedef struct rl_redis_s rl_redis_t;
@@ -39,8 +38,6 @@ double rl_redis_timeout_s(const rl_redis_t *r);
 int rl_redis_retry_after_s(const rl_redis_t *r);
 /* A caller's request passed its deadline (counted in /metrics). */
 void rl_redis_count_timeout(rl_redis_t *r);
-/* Writes the shopcast_redis_* Prometheus lines: up, reconnects, timeouts, outage seconds. */
-void rl_redis_metrics(const rl_redis_t *r, FILE *f);
 
 /* Sends a command built from argv (binary safe). Returns 0, or -ENOTCONN at once when not
  * connected (cb is then not called). */
@@ -50,5 +47,14 @@ int rl_redis_cmd(rl_redis_t *r, rl_redis_cb cb, void *owner, uint64_t token, int
 /* Parses a Redis URL; exposed for tests. Returns 0 or -EINVAL. */
 int rl_redis_parse_url(const char *url, char *host, size_t hostlen, int *port, char *path,
                        size_t pathlen, int *db);
+
+/* What /metrics reports of the connection: up now, reconnects after an outage, requests and
+ * connections that passed their deadline, seconds spent down (the current outage included). */
+typedef struct rl_redis_stats_s {
+    int up;
+    uint64_t reconnects, req_timeouts, conn_timeouts;
+    double outage_s;
+} rl_redis_stats_t;
+void rl_redis_stats(const rl_redis_t *r, rl_redis_stats_t *st);
 
 #endif

@@ -9,18 +9,18 @@
 /* One family: its # TYPE line, then one sample per label set (NULL labels: a single sample). */
 typedef struct sample_s {
     const char *labels;
-    unsigned long long value;
+    double value; /* exact for counts below 2^53 */
 } sample_t;
 
 static void family(FILE *f, const char *name, const char *type, const sample_t *s, int n)
 {
     fprintf(f, "# TYPE %s %s\n", name, type);
     for (int i = 0; i < n; i++)
-        fprintf(f, "%s%s%s%s %llu\n", name, s[i].labels ? "{" : "", s[i].labels ? s[i].labels : "",
+        fprintf(f, "%s%s%s%s %.15g\n", name, s[i].labels ? "{" : "", s[i].labels ? s[i].labels : "",
                 s[i].labels ? "}" : "", s[i].value);
 }
 
-#define ONE(v) (sample_t[]){ { NULL, (unsigned long long)(v) } }, 1
+#define ONE(v) (sample_t[]){ { NULL, (double)(v) } }, 1
 
 static void rtmp_families(FILE *f, const rl_server_t *srv)
 {
@@ -44,6 +44,20 @@ static void rtmp_families(FILE *f, const rl_server_t *srv)
            4);
 }
 
+static void redis_families(FILE *f, const rl_redis_t *redis)
+{
+    rl_redis_stats_t st;
+
+    rl_redis_stats(redis, &st);
+    family(f, "shopcast_redis_up", "gauge", ONE(st.up));
+    family(f, "shopcast_redis_reconnects_total", "counter", ONE(st.reconnects));
+    family(f, "shopcast_redis_timeouts_total", "counter",
+           (sample_t[]){ { "what=\"request\"", (double)st.req_timeouts },
+                         { "what=\"connection\"", (double)st.conn_timeouts } },
+           2);
+    family(f, "shopcast_redis_outage_seconds_total", "counter", ONE(st.outage_s));
+}
+
 void rl_route_metrics(rl_http_req_t *r, const char *arg)
 {
     char *buf = NULL;
@@ -60,7 +74,7 @@ void rl_route_metrics(rl_http_req_t *r, const char *arg)
         live += r->srv->streams[i]->ingest != NULL;
     rtmp_families(f, r->srv);
     family(f, "shopcast_streams_live", "gauge", ONE(live));
-    rl_redis_metrics(r->srv->redis, f);
+    redis_families(f, r->srv->redis);
     fclose(f);
     rl_http_respond_text(r, 200, "text/plain; version=0.0.4", buf, len);
 }
