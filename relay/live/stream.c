@@ -127,8 +127,16 @@ void rl_stream_remove(rl_server_t *srv, rl_stream_t *st)
         rl_stream_go_offline(srv, st, "stream deleted");
     stop_media(srv, st);
     rl_hls_unref(&st->hls);
+    ov_state_unref(&st->overlay);
     reset_formats(st);
     free(st);
+}
+
+void rl_stream_set_overlay(rl_server_t *srv, rl_stream_t *st, ov_state_t *s)
+{
+    (void)srv;
+    ov_state_unref(&st->overlay);
+    st->overlay = s;
 }
 
 void rl_stream_off_air_all(rl_server_t *srv)

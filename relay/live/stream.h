@@ -12,6 +12,7 @@
 
 #include "relay/media/hls_live.h"
 #include "relay/media/media.h"
+#include "overlay/state.h"
 #include "proto/flv.h"
 #include "relay/net/server.h"
 
@@ -47,6 +48,7 @@ typedef struct rl_stream_s {
     uint64_t bytes_hist[RL_RATE_WINDOW + 1], frames_hist[RL_RATE_WINDOW + 1];
     int hist_n;
     double kbps, fps;
+    ov_state_t *overlay; /* what the card shows, as Redis last confirmed it; NULL: not loaded */
 } rl_stream_t;
 
 rl_stream_t *rl_stream_find(rl_server_t *srv, const char *id);
@@ -68,6 +70,9 @@ void rl_stream_go_offline(rl_server_t *srv, rl_stream_t *st, const char *reason)
 int rl_stream_media(rl_stream_t *st, int kind, uint32_t ts, const uint8_t *data, size_t len);
 void rl_stream_metadata(rl_stream_t *st, double fps, const char *encoder);
 
+/* A new card state for the stream (takes over the caller's reference); its worker, and any
+ * worker that starts later, gets it. */
+void rl_stream_set_overlay(rl_server_t *srv, rl_stream_t *st, ov_state_t *s);
 /* Once a second: rolls the rate windows. */
 void rl_stream_tick(rl_server_t *srv);
 
