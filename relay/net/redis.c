@@ -25,6 +25,7 @@
 /* A connection is given twice a request's time: the request gives up first (503), and the
  * connection is remade only once it is clearly stuck, so a brief stall costs no reconnect. */
 #define CONN_TIMEOUTS 2
+#define ROLE(r)       ((r)->sub_pattern ? "subscriber" : "commands")
 
 struct rl_redis_s {
     uv_loop_t *loop;
@@ -221,11 +222,11 @@ static void became_ready(rl_redis_t *r)
     if (r->down_since) {
         r->outage_total += now - r->down_since;
         r->reconnects++;
-        rl_info("redis_ready", "redis=%s db=%d outage_s=%.1f attempts=%u", r->desc, r->db,
-                now - r->down_since, r->tries);
+        rl_info("redis_ready", "redis=%s db=%d role=%s outage_s=%.1f attempts=%u", r->desc, r->db,
+                ROLE(r), now - r->down_since, r->tries);
         r->down_since = 0;
     } else {
-        rl_info("redis_ready", "redis=%s db=%d", r->desc, r->db);
+        rl_info("redis_ready", "redis=%s db=%d role=%s", r->desc, r->db, ROLE(r));
     }
     r->tries = 0;
     if (r->on_ready)
