@@ -79,6 +79,22 @@ int rl_commerce_ready(const rl_server_t *srv)
     return srv->commerce && srv->commerce->lib_ready && rl_redis_ready(srv->redis);
 }
 
+void rl_commerce_stats(const rl_server_t *srv, rl_commerce_stats_t *st)
+{
+    const rl_commerce_t *c = srv->commerce;
+
+    memset(st, 0, sizeof(*st));
+    if (!c)
+        return;
+    *st = (rl_commerce_stats_t){ rl_commerce_ready(srv),
+                                 rl_redis_ready(c->sub),
+                                 c->nevents,
+                                 c->nreloads,
+                                 c->nstates,
+                                 c->nimages,
+                                 c->nbad_images };
+}
+
 void rl_commerce_key(const rl_server_t *srv, const char *id, char *dst, size_t size)
 {
     snprintf(dst, size, "%sstream:{%s}", srv->cfg->redis_prefix, id);

@@ -28,6 +28,13 @@ void rl_commerce_tick(rl_server_t *srv);
 /* The library loaded on the current connection: functions may be called. */
 int rl_commerce_ready(const rl_server_t *srv);
 
+/* What /metrics reports of commerce. */
+typedef struct rl_commerce_stats_s {
+    int library_loaded, subscriber_up;
+    uint64_t events, reloads, states, images, bad_images;
+} rl_commerce_stats_t;
+void rl_commerce_stats(const rl_server_t *srv, rl_commerce_stats_t *st);
+
 /* The stream's own hash, "<prefix>stream:{<id>}": the one key every function takes. */
 void rl_commerce_key(const rl_server_t *srv, const char *id, char *dst, size_t size);
 

@@ -158,6 +158,7 @@ static void publish(rl_server_t *srv, rl_shop_t *sh, const json_t *snap)
         return;
     }
     s->version = ++srv->commerce->version;
+    srv->commerce->nstates++;
     rl_dbg("card_state", "stream=%s version=%llu seq=%llu pinned=%d sold=%lld", sh->id,
            (unsigned long long)s->version, (unsigned long long)s->seq, s->pinned,
            (long long)s->sold);
@@ -229,11 +230,14 @@ static void on_image(void *owner, uint64_t token, int rc, redisReply *reply)
     if (rc < 0 || !reply) /* Redis went away: the reload after the reconnect tries again */
         return;
     av_buffer_unref(&sh->thumb);
+    srv->commerce->nimages++;
     if (reply->type == REDIS_REPLY_STRING &&
         !(sh->thumb =
-              thumb_decode((const uint8_t *)reply->str, reply->len, &sh->thumb_w, &sh->thumb_h)))
+              thumb_decode((const uint8_t *)reply->str, reply->len, &sh->thumb_w, &sh->thumb_h))) {
+        srv->commerce->nbad_images++;
         rl_warn("card_image", "stream=%s product=%s msg=\"not a valid thumbnail\"", sh->id,
                 sh->img_pid);
+    }
     if ((held = sh->held)) {
         sh->held = NULL;
         apply(srv, sh, held);
@@ -284,6 +288,7 @@ void rl__shop_on_event(void *owner, const char *channel, const char *payload, si
 
     if (channel_id(srv, channel, id, sizeof(id)) < 0 || !rl_stream_find(srv, id))
         return; /* another prefix's, or a stream this relay does not host */
+    srv->commerce->nevents++;
     if (!(ev = json_loadb(payload, len, 0, NULL))) {
         rl_warn("card_event", "stream=%s msg=\"event is not JSON\"", id);
         return;
@@ -316,8 +321,10 @@ static void reload(rl_server_t *srv, rl_shop_t *sh)
     const char *argv[4] = { "FCALL_RO", "shopcast_state", "1", key };
 
     rl_commerce_key(srv, sh->id, key, sizeof(key));
-    if (!sh->loading && rl_redis_cmd(srv->redis, on_state, srv, sh->uid, 4, argv) == 0)
+    if (!sh->loading && rl_redis_cmd(srv->redis, on_state, srv, sh->uid, 4, argv) == 0) {
         sh->loading = 1;
+        srv->commerce->nreloads++;
+    }
 }
 
 void rl__shop_reload_all(rl_server_t *srv)

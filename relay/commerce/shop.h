@@ -37,6 +37,8 @@ struct rl_commerce_s {
     rl_shop_t **shops;
     int nshops, shops_cap;
     char aof[16], fsync[16]; /* as last logged */
+    /* events received, snapshots asked for, card states published, thumbnails loaded / bad */
+    uint64_t nevents, nreloads, nstates, nimages, nbad_images;
 };
 
 void rl__shop_on_event(void *owner, const char *channel, const char *payload, size_t len);
