@@ -64,7 +64,6 @@ Test(slot, clear_drops_what_was_not_taken)
 #define ROUNDS 200000
 
 static ov_slot_t race_slot;
-static atomic_int freed_seen;
 
 static void *publisher(void *arg)
 {
