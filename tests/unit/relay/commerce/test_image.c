@@ -180,51 +180,39 @@ Test(image, a_large_picture_is_shrunk_to_fit_keeping_its_aspect)
     }
 }
 
+/* A flat w × h PNG of the packed pixel v (bpp bytes) comes out as RGBA want, within tol, at
+ * size tw × th. */
+static void png_comes_out_as(enum AVPixelFormat fmt, int w, int h, const uint8_t *v, int bpp,
+                             const int want[4], int tol, int tw, int th)
+{
+    size_t len;
+    uint8_t *png = flat_png(fmt, w, h, v, bpp, &len);
+    thumb_t t = make_thumb(png, len, RL_IMAGE_SIDE_MAX);
+
+    cr_assert_eq(t.rc, 0, "%s", t.err);
+    cr_assert_eq(t.w, tw);
+    cr_assert_eq(t.h, th);
+    assert_flat(&t, want[0], want[1], want[2], want[3], tol);
+    free(t.sci);
+    free(png);
+}
+
 Test(image, grey_pngs_become_rgba)
 {
     const uint8_t g8[1] = { 77 }, g16[2] = { 77, 0 }, ya8[2] = { 77, 200 };
-    size_t len;
-    uint8_t *png;
-    thumb_t t;
 
-    png = flat_png(AV_PIX_FMT_GRAY8, 33, 17, g8, 1, &len);
-    t = make_thumb(png, len, RL_IMAGE_SIDE_MAX);
-    cr_assert_eq(t.rc, 0, "%s", t.err);
-    assert_flat(&t, 77, 77, 77, 255, 0);
-    free(t.sci);
-    free(png);
-    png = flat_png(AV_PIX_FMT_GRAY16BE, 33, 17, g16, 2, &len);
-    t = make_thumb(png, len, RL_IMAGE_SIDE_MAX);
-    cr_assert_eq(t.rc, 0, "%s", t.err);
-    assert_flat(&t, 77, 77, 77, 255, 1);
-    free(t.sci);
-    free(png);
-    png = flat_png(AV_PIX_FMT_YA8, 33, 17, ya8, 2, &len);
-    t = make_thumb(png, len, RL_IMAGE_SIDE_MAX);
-    cr_assert_eq(t.rc, 0, "%s", t.err);
-    assert_flat(&t, 77, 77, 77, 200, 0);
-    free(t.sci);
-    free(png);
+    png_comes_out_as(AV_PIX_FMT_GRAY8, 33, 17, g8, 1, (int[]){ 77, 77, 77, 255 }, 0, 33, 17);
+    png_comes_out_as(AV_PIX_FMT_GRAY16BE, 33, 17, g16, 2, (int[]){ 77, 77, 77, 255 }, 1, 33, 17);
+    png_comes_out_as(AV_PIX_FMT_YA8, 33, 17, ya8, 2, (int[]){ 77, 77, 77, 200 }, 0, 33, 17);
 }
 
 Test(image, alpha_stays_straight)
 {
     const uint8_t rgba[4] = { 0, 0, 255, 64 }, rgba64[8] = { 0, 0, 0, 0, 255, 255, 64, 64 };
-    size_t len;
-    uint8_t *png = flat_png(AV_PIX_FMT_RGBA, 300, 300, rgba, 4, &len);
-    thumb_t t = make_thumb(png, len, RL_IMAGE_SIDE_MAX);
 
-    cr_assert_eq(t.rc, 0, "%s", t.err);
-    cr_assert_eq(t.w, 256);
-    assert_flat(&t, 0, 0, 255, 64, 1); /* shrunk through premultiplied pixels, and back */
-    free(t.sci);
-    free(png);
-    png = flat_png(AV_PIX_FMT_RGBA64BE, 40, 30, rgba64, 8, &len);
-    t = make_thumb(png, len, RL_IMAGE_SIDE_MAX);
-    cr_assert_eq(t.rc, 0, "%s", t.err);
-    assert_flat(&t, 0, 0, 255, 64, 1);
-    free(t.sci);
-    free(png);
+    /* shrunk through premultiplied pixels, and back */
+    png_comes_out_as(AV_PIX_FMT_RGBA, 300, 300, rgba, 4, (int[]){ 0, 0, 255, 64 }, 1, 256, 256);
+    png_comes_out_as(AV_PIX_FMT_RGBA64BE, 40, 30, rgba64, 8, (int[]){ 0, 0, 255, 64 }, 1, 40, 30);
 }
 
 Test(image, a_palette_png_keeps_its_transparency)
