@@ -59,7 +59,8 @@ static void product_args(const rl_product_body_t *b, const char *pid, args_t *a)
 }
 
 /* Answers with a product (or a catalog) the library wrote as JSON; without revenue if public. */
-static void respond_json_text(rl_http_req_t *r, int status, const redisReply *s, int public)
+static void respond_json_text(rl_http_req_t *r, int status, const redisReply *s, int public,
+                              const char *fn)
 {
     json_t *j = s && s->type == REDIS_REPLY_STRING ? json_loadb(s->str, s->len, 0, NULL) : NULL;
     json_t *list = json_object_get(j, "products"), *p;
@@ -67,7 +68,7 @@ static void respond_json_text(rl_http_req_t *r, int status, const redisReply *s,
 
     if (!json_is_object(j)) {
         json_decref(j);
-        rl__route_bad_reply(r, "shopcast_product");
+        rl__route_bad_reply(r, fn);
         return;
     }
     if (public) {
@@ -86,10 +87,10 @@ static void written(rl_server_t *srv, uint64_t token, const redisReply *reply, i
     if (!r)
         return;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
-        rl__route_bad_reply(r, "shopcast_product_add");
+        rl__route_bad_reply(r, "shopcast_product_add/_set");
         return;
     }
-    respond_json_text(r, status, reply->element[1], 0);
+    respond_json_text(r, status, reply->element[1], 0, "shopcast_product_add/_set");
 }
 
 static void on_added(void *owner, uint64_t token, int rc, redisReply *reply)
@@ -102,6 +103,13 @@ static void on_changed(void *owner, uint64_t token, int rc, redisReply *reply)
 {
     (void)rc;
     written(owner, token, reply, 200);
+}
+
+/* "p" and random letters and digits: never one an operator would type, never a guessable one. */
+static int new_pid(char *pid)
+{
+    pid[0] = 'p';
+    return rl_random_token(pid + 1, PID_RANDOM);
 }
 
 static void write_product(rl_http_req_t *r, const char *id, int create)
@@ -118,7 +126,7 @@ static void write_product(rl_http_req_t *r, const char *id, int create)
         snprintf(pid, sizeof(pid), "%s", r->sub);
     else if (b.has & RL_PF_ID)
         snprintf(pid, sizeof(pid), "%s", b.id);
-    else if (pid[0] = 'p', rl_random_token(pid + 1, PID_RANDOM) < 0) {
+    else if (new_pid(pid) < 0) {
         rl_http_error(r, 500, "cannot make a product id");
         return;
     }
@@ -145,7 +153,7 @@ static void on_read(void *owner, uint64_t token, int rc, redisReply *reply)
 
     (void)rc;
     if (r)
-        respond_json_text(r, 200, reply, 1);
+        respond_json_text(r, 200, reply, 1, "shopcast_product_get/sales");
 }
 
 void rl_route_products_list(rl_http_req_t *r, const char *id)
