@@ -533,16 +533,22 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 int rl_redis_cmd(rl_redis_t *r, rl_redis_cb cb, void *owner, uint64_t token, int argc,
                  const char **argv)
 {
+    return rl_redis_cmd_len(r, cb, owner, token, argc, argv, NULL);
+}
+
+int rl_redis_cmd_len(rl_redis_t *r, rl_redis_cb cb, void *owner, uint64_t token, int argc,
+                     const char **argv, const size_t *argvlen)
+{
     req_t *q;
 
     if (!r->ready || !r->ac)
         return -ENOTCONN;
     if (!cb) /* fire and forget: the reply that matters comes later in the same pipeline */
-        return redisAsyncCommandArgv(r->ac, NULL, NULL, argc, argv, NULL) == REDIS_OK ? 0 : -EIO;
+        return redisAsyncCommandArgv(r->ac, NULL, NULL, argc, argv, argvlen) == REDIS_OK ? 0 : -EIO;
     if (!(q = malloc(sizeof(*q))))
         return -ENOMEM;
     *q = (req_t){ cb, owner, token };
-    if (redisAsyncCommandArgv(r->ac, on_reply, q, argc, argv, NULL) != REDIS_OK) {
+    if (redisAsyncCommandArgv(r->ac, on_reply, q, argc, argv, argvlen) != REDIS_OK) {
         free(q);
         return -EIO;
     }
