@@ -49,10 +49,13 @@ static void on_durability(void *owner, uint64_t token, int rc, redisReply *reply
         return;
     }
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        if (!strcmp(reply->element[i]->str, "appendonly"))
-            aof = reply->element[i + 1]->str;
-        else if (!strcmp(reply->element[i]->str, "appendfsync"))
-            fsync = reply->element[i + 1]->str;
+        const redisReply *k = reply->element[i], *v = reply->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || !v->str)
+            continue;
+        if (!strcmp(k->str, "appendonly"))
+            aof = v->str;
+        else if (!strcmp(k->str, "appendfsync"))
+            fsync = v->str;
     }
     rl__shop_durability(c, aof, fsync);
 }
