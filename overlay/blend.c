@@ -95,85 +95,108 @@ static int clamp(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static uint32_t pixel(const uint8_t *argb, int stride, int x, int y)
+/* The reciprocal of an alpha (or a sum of alphas) for un-premultiplying, 255/65536 folded in
+ * (the coefficients are 16.16); 0 counts as 1: its premultiplied colour is 0 anyway. Written
+ * without a branch so that the loops around it vectorise (divps). */
+static inline float unpremultiply(uint32_t a)
 {
-    uint32_t px;
-
-    memcpy(&px, argb + (size_t)y * stride + (size_t)x * 4, 4);
-    return px;
+    return (255.0f / 65536.0f) / (float)(a | (a == 0));
 }
 
-/* 255 * 2^24 / a, rounded: un-premultiplies with a multiply instead of a division per pixel. */
-static void make_recip(uint32_t recip[256])
+/* Luma straight from premultiplied R'G'B': Y = off + (K . RGBp) * 255 / a, one rounding. The
+ * float division is within 1 of the exact result (unit test) and vectorises where an integer
+ * division or a table lookup does not. */
+static void luma_row(ov__yuva_t *p, const uint32_t *restrict row, const ov__matrix_t *m, int j,
+                     int x0, int x1)
 {
-    recip[0] = 0;
-    for (uint32_t a = 1; a < 256; a++)
-        recip[a] = (uint32_t)((((uint64_t)255 << 24) + a / 2) / a);
-}
+    uint8_t *restrict y = p->y + (size_t)j * p->w, *restrict al = p->a + (size_t)j * p->w;
+    const int32_t yr = m->yr, yg = m->yg, yb = m->yb, lo = m->yoff, hi = m->ymax;
 
-/* Luma straight from premultiplied R'G'B': Y = off + (K . RGBp) * 255 / a, one rounding. */
-static void luma_rows(ov__yuva_t *p, const uint8_t *argb, int stride, const ov__matrix_t *m)
-{
-    uint32_t recip[256];
+    for (int i = x0; i < x1; i++) {
+        uint32_t px = row[i], a = px >> 24;
+        int32_t yl = yr * (int32_t)((px >> 16) & 255) + yg * (int32_t)((px >> 8) & 255) +
+                     yb * (int32_t)(px & 255);
+        int32_t v = lo + (int32_t)((float)yl * unpremultiply(a) + 0.5f);
 
-    make_recip(recip);
-    for (int j = 0; j < p->h; j++) {
-        for (int i = 0; i < p->w; i++) {
-            uint32_t px = pixel(argb, stride, i, j), a = px >> 24;
-            uint64_t yl = (uint64_t)(m->yr * ((px >> 16) & 255) + m->yg * ((px >> 8) & 255) +
-                                     m->yb * (px & 255));
-            int y = m->yoff + (int)((yl * recip[a] + ((uint64_t)1 << 39)) >> 40);
-
-            p->y[(size_t)j * p->w + i] = (uint8_t)clamp(y, m->yoff, m->ymax);
-            p->a[(size_t)j * p->w + i] = (uint8_t)a;
-        }
+        y[i] = (uint8_t)clamp(v, lo, hi);
+        al[i] = (uint8_t)a;
     }
 }
 
-/* off + num * 255 / (den * 65536), rounded half away from zero, clamped; den > 0. */
-static uint8_t chroma_of(int64_t num, int64_t den, const ov__matrix_t *m)
-{
-    int64_t n = num * 255, d = den * 65536;
-    int64_t q = (n >= 0 ? n + d / 2 : n - d / 2) / d;
+/* Chroma's coefficients and range, copied out of the matrix so that the loop's stores cannot
+ * alias them. */
+typedef struct cmat_s {
+    int32_t ur, ug, ub, vr, vg, vb, lo, hi;
+} cmat_t;
 
-    return (uint8_t)clamp(128 + (int)q, m->cmin, m->cmax);
+/* 128 + (k . rgb) * 255 / a, rounded (the sum is >= -0.5 whenever it is not clamped to 0). */
+static inline uint8_t chroma(int32_t k, uint32_t a, const cmat_t *m)
+{
+    return (uint8_t)clamp((int32_t)(128.5f + (float)k * unpremultiply(a)), m->lo, m->hi);
 }
 
-/* One chroma sample: the alpha-weighted colour of the up-to-four pixels it covers (summing
- * premultiplied values weights them by alpha), and their mean alpha. */
-static void chroma_sample(ov__yuva_t *p, const uint8_t *argb, int stride, const ov__matrix_t *m,
-                          int ci, int cj)
+/* One sample from the four pixels it covers: their alpha-weighted colour (summing premultiplied
+ * values weights them by alpha) and their mean alpha. */
+static inline void sample(uint8_t *u, uint8_t *v, uint8_t *ca, const cmat_t *m, uint32_t p0,
+                          uint32_t p1, uint32_t p2, uint32_t p3)
 {
-    int64_t r = 0, g = 0, b = 0, a = 0, n = 0;
-    size_t at = (size_t)cj * p->cw + ci;
+    int32_t r = (int32_t)(((p0 >> 16) & 255) + ((p1 >> 16) & 255) + ((p2 >> 16) & 255) +
+                          ((p3 >> 16) & 255));
+    int32_t g =
+        (int32_t)(((p0 >> 8) & 255) + ((p1 >> 8) & 255) + ((p2 >> 8) & 255) + ((p3 >> 8) & 255));
+    int32_t b = (int32_t)((p0 & 255) + (p1 & 255) + (p2 & 255) + (p3 & 255));
+    uint32_t a = (p0 >> 24) + (p1 >> 24) + (p2 >> 24) + (p3 >> 24);
 
-    for (int j = 2 * cj; j < 2 * cj + 2 && j < p->h; j++) {
-        for (int i = 2 * ci; i < 2 * ci + 2 && i < p->w; i++) {
-            uint32_t px = pixel(argb, stride, i, j);
-            a += px >> 24;
-            r += (px >> 16) & 255;
-            g += (px >> 8) & 255;
-            b += px & 255;
-            n++;
-        }
-    }
-    p->ca[at] = (uint8_t)((a + n / 2) / n);
-    p->u[at] = a ? chroma_of(m->ur * r + m->ug * g + m->ub * b, a, m) : 128;
-    p->v[at] = a ? chroma_of(m->vr * r + m->vg * g + m->vb * b, a, m) : 128;
+    *ca = (uint8_t)((a + 2) / 4);
+    *u = chroma(m->ur * r + m->ug * g + m->ub * b, a, m);
+    *v = chroma(m->vr * r + m->vg * g + m->vb * b, a, m);
+}
+
+/* One chroma row. At an odd edge the last column or row counts twice, which keeps both means
+ * exact. */
+static void chroma_row(ov__yuva_t *p, const uint8_t *argb, int stride, const ov__matrix_t *mx,
+                       int cj, int c0, int c1)
+{
+    const uint32_t *restrict r0 = (const uint32_t *)(argb + (size_t)(2 * cj) * stride);
+    const uint32_t *restrict r1 = 2 * cj + 1 < p->h ? r0 + stride / 4 : r0;
+    size_t at = (size_t)cj * p->cw;
+    uint8_t *restrict u = p->u + at, *restrict v = p->v + at, *restrict ca = p->ca + at;
+    const cmat_t m = { mx->ur, mx->ug, mx->ub, mx->vr, mx->vg, mx->vb, mx->cmin, mx->cmax };
+    int pairs = c1 < p->w / 2 ? c1 : p->w / 2; /* samples with two columns */
+
+    for (int ci = c0; ci < pairs; ci++)
+        sample(u + ci, v + ci, ca + ci, &m, r0[2 * ci], r0[2 * ci + 1], r1[2 * ci], r1[2 * ci + 1]);
+    for (int ci = pairs > c0 ? pairs : c0; ci < c1; ci++) /* the odd last column */
+        sample(u + ci, v + ci, ca + ci, &m, r0[2 * ci], r0[2 * ci], r1[2 * ci], r1[2 * ci]);
+}
+
+void ov__yuva_convert(ov__yuva_t *p, const uint8_t *argb, int stride, const ov__matrix_t *m, int x,
+                      int y, int w, int h)
+{
+    int x1 = x + w < p->w ? x + w : p->w, y1 = y + h < p->h ? y + h : p->h;
+
+    x = x > 0 ? x & ~1 : 0;
+    y = y > 0 ? y & ~1 : 0;
+    for (int j = y; j < y1; j++) /* cairo's rows are 4-byte aligned */
+        luma_row(p, (const uint32_t *)(argb + (size_t)j * stride), m, j, x, x1);
+    for (int cj = y / 2; cj < (y1 + 1) / 2; cj++)
+        chroma_row(p, argb, stride, m, cj, x / 2, (x1 + 1) / 2);
 }
 
 void ov__yuva_from_argb(ov__yuva_t *p, const uint8_t *argb, int stride, const ov__matrix_t *m)
 {
-    luma_rows(p, argb, stride, m);
-    for (int cj = 0; cj < p->ch; cj++)
-        for (int ci = 0; ci < p->cw; ci++)
-            chroma_sample(p, argb, stride, m, ci, cj);
+    ov__yuva_convert(p, argb, stride, m, 0, 0, p->w, p->h);
 }
 
 /* Every intermediate fits in 16 bits (s*a + d*(255-a) + 128 <= 65153, and t + (t >> 8) <=
  * 65407), and saying so with uint16_t lets GCC use 16-bit lanes: 8 pixels per pmullw instead of
  * 4 with 32-bit ints. (t + (t >> 8)) >> 8 with t = v + 128 is round(v / 255) for every
  * v in 0..65025 (checked exhaustively by the unit test against a double reference). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* SSE2 is all x86-64 promises; where the CPU has AVX2 (checked once, at load, through an
+ * ifunc) the same loop runs 32 pixels at a time. */
+__attribute__((target_clones("avx2", "default")))
+#endif
 void ov__blend_row(uint8_t *restrict dst, const uint8_t *restrict src, const uint8_t *restrict a,
                    int n)
 {

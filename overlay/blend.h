@@ -35,6 +35,9 @@ void ov__yuva_free(ov__yuva_t *p);
 
 /* Fills p from a premultiplied ARGB32 picture of p's size (cairo's native-endian pixels). */
 void ov__yuva_from_argb(ov__yuva_t *p, const uint8_t *argb, int stride, const ov__matrix_t *m);
+/* The same for the part x, y, w, h only (x and y even; clipped to the picture). */
+void ov__yuva_convert(ov__yuva_t *p, const uint8_t *argb, int stride, const ov__matrix_t *m, int x,
+                      int y, int w, int h);
 
 /* dst = (src * a + dst * (255 - a)) / 255, rounded, for n pixels: the loop that must vectorise. */
 void ov__blend_row(uint8_t *restrict dst, const uint8_t *restrict src, const uint8_t *restrict a,

@@ -42,6 +42,11 @@ static const rgba_t bg = { 0.07, 0.08, 0.10, 0.82 }, white = { 1, 1, 1, 1 },
                     track = { 1, 1, 1, 0.22 }, stock_green = { 0.30, 0.80, 0.45, 1 },
                     slot = { 1, 1, 1, 0.10 };
 
+/* A rectangle x0 <= x < x1, y0 <= y < y1 in the card; empty when x0 >= x1. */
+typedef struct rect_s {
+    int x0, y0, x1, y1;
+} rect_t;
+
 /* Pixel geometry for one frame size; text boxes are in card coordinates. */
 typedef struct geom_s {
     int x, y, w, h; /* the card where it rests */
@@ -56,10 +61,21 @@ struct ov_card_s {
     PangoFontMap *fontmap;
     PangoContext *ctx;
     PangoLayout *lay[OV__T_COUNT];
-    int on[OV__T_COUNT], tx[OV__T_COUNT], ty[OV__T_COUNT]; /* as last drawn */
-    cairo_surface_t *surf;
+    int on[OV__T_COUNT], tx[OV__T_COUNT], ty[OV__T_COUNT]; /* as placed for this redraw */
+    cairo_surface_t *surf; /* the card's ARGB: always the whole current picture */
     ov__yuva_t pic;
     geom_t g;
+    /* what the last redraw drew, to repaint only what changes (valid 0: everything) */
+    struct {
+        int valid, text_x, flash, bar_w;
+        int on[OV__T_COUNT], tx[OV__T_COUNT], ty[OV__T_COUNT];
+        rect_t ink[OV__T_COUNT];
+    } drawn;
+    /* the thumbnail scaled into its slot once per image: the buffer is held, so that its
+     * address names it */
+    AVBufferRef *thumb_ref;
+    int thumb_w, thumb_h;
+    cairo_surface_t *thumb_surf;
     /* what the picture shows and where */
     int shown, x;
     uint64_t version;
@@ -149,10 +165,13 @@ static void clean_name(const char *in, char *out, size_t len)
     out[o] = '\0';
 }
 
-static void set_text(PangoLayout *l, const char *s)
+/* Returns 1 when the text changed; an unchanged layout keeps its shaping. */
+static int set_text(PangoLayout *l, const char *s)
 {
-    if (strcmp(pango_layout_get_text(l), s))
-        pango_layout_set_text(l, s, -1);
+    if (!strcmp(pango_layout_get_text(l), s))
+        return 0;
+    pango_layout_set_text(l, s, -1);
+    return 1;
 }
 
 static int regular_shown(const ov_state_t *st)
@@ -160,21 +179,25 @@ static int regular_shown(const ov_state_t *st)
     return st->flash && st->price < st->regular_price;
 }
 
-static void set_texts(ov_card_t *c, const ov_state_t *st, int64_t secs)
+/* Returns a bit per text that changed. */
+static unsigned set_texts(ov_card_t *c, const ov_state_t *st, int64_t secs)
 {
     char name[NAME_BYTES], buf[96];
     int64_t left = st->stock > 0 ? st->stock : 0;
+    unsigned changed = 0;
 
     clean_name(st->name, name, sizeof(name));
-    set_text(c->lay[OV__T_NAME], name);
+    changed |= (unsigned)set_text(c->lay[OV__T_NAME], name) << OV__T_NAME;
     ov_format_price(buf, sizeof(buf), st->currency, st->price);
-    set_text(c->lay[OV__T_PRICE], buf);
+    changed |= (unsigned)set_text(c->lay[OV__T_PRICE], buf) << OV__T_PRICE;
     ov_format_price(buf, sizeof(buf), st->currency, st->regular_price);
-    set_text(c->lay[OV__T_REGULAR], regular_shown(st) ? buf : "");
+    changed |= (unsigned)set_text(c->lay[OV__T_REGULAR], regular_shown(st) ? buf : "")
+               << OV__T_REGULAR;
     snprintf(buf, sizeof(buf), "%" PRId64 " sold · %" PRId64 " left", st->sold, left);
-    set_text(c->lay[OV__T_SOLD], buf);
+    changed |= (unsigned)set_text(c->lay[OV__T_SOLD], buf) << OV__T_SOLD;
     ov_format_countdown(buf, sizeof(buf), secs * 1000);
-    set_text(c->lay[OV__T_COUNTDOWN], secs >= 0 ? buf : "");
+    changed |= (unsigned)set_text(c->lay[OV__T_COUNTDOWN], secs >= 0 ? buf : "") << OV__T_COUNTDOWN;
+    return changed;
 }
 
 /* ---- layout ---- */
@@ -285,42 +308,83 @@ static void draw_text(ov_card_t *c, cairo_t *cr, int i, rgba_t col)
     pango_cairo_show_layout(cr, c->lay[i]);
 }
 
-/* The image, scaled to fit the square slot (aspect kept) and clipped to its rounded corners. */
-static void draw_thumb(ov_card_t *c, cairo_t *cr, const ov_state_t *st)
+/* The slot and the image scaled to fit it (aspect kept), clipped to its rounded corners, drawn
+ * into the card's thumbnail surface once per image: scaling costs milliseconds. */
+static void draw_thumb(ov_card_t *c, cairo_t *cr, const AVBufferRef *buf, int tw, int th)
 {
-    const geom_t *g = &c->g;
-    int tw = st->thumb_w, th = st->thumb_h, big = tw > th ? tw : th;
+    int size = c->g.thumb, big = tw > th ? tw : th;
     cairo_surface_t *img;
-    double k = (double)g->thumb / big;
+    double k;
 
-    fill_rounded(cr, g->pad, g->pad, g->thumb, g->thumb, g->radius / 2.0, slot);
+    fill_rounded(cr, 0, 0, size, size, c->g.radius / 2.0, slot);
     if (tw < 1 || th < 1 || tw > OV_THUMB_MAX || th > OV_THUMB_MAX ||
-        st->thumb->size < (size_t)tw * th * 4)
+        buf->size < (size_t)tw * th * 4)
         return;
-    img = cairo_image_surface_create_for_data(st->thumb->data, CAIRO_FORMAT_ARGB32, tw, th, tw * 4);
-    cairo_save(cr);
-    rounded(cr, g->pad, g->pad, g->thumb, g->thumb, g->radius / 2.0);
+    k = (double)size / big;
+    img = cairo_image_surface_create_for_data(buf->data, CAIRO_FORMAT_ARGB32, tw, th, tw * 4);
+    rounded(cr, 0, 0, size, size, c->g.radius / 2.0);
     cairo_clip(cr);
-    cairo_translate(cr, g->pad + (g->thumb - tw * k) / 2, g->pad + (g->thumb - th * k) / 2);
+    cairo_translate(cr, (size - tw * k) / 2, (size - th * k) / 2);
     cairo_scale(cr, k, k);
     cairo_set_source_surface(cr, img, 0, 0);
     cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
     cairo_paint(cr);
-    cairo_restore(cr);
     cairo_surface_destroy(img);
+}
+
+static void drop_thumb(ov_card_t *c)
+{
+    av_buffer_unref(&c->thumb_ref);
+    if (c->thumb_surf)
+        cairo_surface_destroy(c->thumb_surf);
+    c->thumb_surf = NULL;
+}
+
+/* Brings the thumbnail surface up to date: 1 when it changed, 0 when not, -ENOMEM. */
+static int cache_thumb(ov_card_t *c, const ov_state_t *st)
+{
+    const uint8_t *want = st->thumb ? st->thumb->data : NULL;
+    cairo_t *cr;
+    int bad;
+
+    if (want == (c->thumb_ref ? c->thumb_ref->data : NULL) && st->thumb_w == c->thumb_w &&
+        st->thumb_h == c->thumb_h)
+        return 0;
+    drop_thumb(c);
+    c->thumb_w = st->thumb_w;
+    c->thumb_h = st->thumb_h;
+    if (!st->thumb)
+        return 1;
+    c->thumb_ref = av_buffer_ref(st->thumb);
+    c->thumb_surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, c->g.thumb, c->g.thumb);
+    cr = cairo_create(c->thumb_surf);
+    if (c->thumb_ref)
+        draw_thumb(c, cr, c->thumb_ref, st->thumb_w, st->thumb_h);
+    bad = !c->thumb_ref || cairo_status(cr) != CAIRO_STATUS_SUCCESS;
+    cairo_destroy(cr);
+    if (bad)
+        drop_thumb(c); /* the next redraw tries again */
+    return bad ? -ENOMEM : 1;
+}
+
+static int bar_width(const ov_card_t *c, const ov_state_t *st)
+{
+    int w = c->g.w - text_x(c, st) - c->g.pad;
+    int64_t left = st->stock > 0 ? st->stock : 0, sold = st->sold > 0 ? st->sold : 0;
+    double frac = left + sold > 0 ? (double)left / (double)(left + sold) : 0;
+
+    return frac > 0 ? c->g.bar_h + (int)((w - c->g.bar_h) * frac + 0.5) : 0;
 }
 
 /* Units left against units left + sold. */
 static void draw_stock(ov_card_t *c, cairo_t *cr, const ov_state_t *st)
 {
     const geom_t *g = &c->g;
-    int x0 = text_x(c, st), w = g->w - x0 - g->pad;
-    int64_t left = st->stock > 0 ? st->stock : 0, sold = st->sold > 0 ? st->sold : 0;
-    double frac = left + sold > 0 ? (double)left / (double)(left + sold) : 0;
+    int x0 = text_x(c, st), fill = bar_width(c, st);
 
-    fill_rounded(cr, x0, g->bar_y, w, g->bar_h, g->bar_h / 2.0, track);
-    if (frac > 0)
-        fill_rounded(cr, x0, g->bar_y, g->bar_h + (w - g->bar_h) * frac, g->bar_h, g->bar_h / 2.0,
+    fill_rounded(cr, x0, g->bar_y, g->w - x0 - g->pad, g->bar_h, g->bar_h / 2.0, track);
+    if (fill)
+        fill_rounded(cr, x0, g->bar_y, fill, g->bar_h, g->bar_h / 2.0,
                      st->flash ? flash_red : stock_green);
 }
 
@@ -336,14 +400,21 @@ static void draw_countdown(ov_card_t *c, cairo_t *cr)
     draw_text(c, cr, OV__T_COUNTDOWN, white);
 }
 
+/* Everything, inside the clip: what lies outside it stays as the last redraw left it. The
+ * background goes down with SOURCE onto the cleared surface: cairo turns OVER onto a surface it
+ * knows is clear into SOURCE, but not under a clip, and the two round differently, so a
+ * partial redraw would not make the picture a full one makes. */
 static void draw_card(ov_card_t *c, cairo_t *cr, const ov_state_t *st)
 {
     cairo_set_operator(cr, CAIRO_OPERATOR_CLEAR);
     cairo_paint(cr);
-    cairo_set_operator(cr, CAIRO_OPERATOR_OVER);
+    cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
     fill_rounded(cr, 0, 0, c->g.w, c->g.h, c->g.radius, bg);
-    if (st->thumb)
-        draw_thumb(c, cr, st);
+    cairo_set_operator(cr, CAIRO_OPERATOR_OVER);
+    if (c->thumb_surf) {
+        cairo_set_source_surface(cr, c->thumb_surf, c->g.pad, c->g.pad);
+        cairo_paint(cr);
+    }
     draw_text(c, cr, OV__T_NAME, white);
     draw_text(c, cr, OV__T_PRICE, st->flash ? flash_red : gold);
     draw_text(c, cr, OV__T_REGULAR, dim);
@@ -352,22 +423,123 @@ static void draw_card(ov_card_t *c, cairo_t *cr, const ov_state_t *st)
     draw_stock(c, cr, st);
 }
 
-/* Draws st into the ARGB surface and converts it; on failure the picture stays as it was. */
-static int redraw(ov_card_t *c, const ov_state_t *st, int64_t secs)
-{
-    cairo_t *cr = cairo_create(c->surf);
-    cairo_status_t status;
+/* ---- what a redraw repaints ---- */
 
-    set_texts(c, st, secs);
+static rect_t join(rect_t a, rect_t b)
+{
+    if (a.x0 >= a.x1)
+        return b;
+    if (b.x0 >= b.x1)
+        return a;
+    return (rect_t){ a.x0 < b.x0 ? a.x0 : b.x0, a.y0 < b.y0 ? a.y0 : b.y0,
+                     a.x1 > b.x1 ? a.x1 : b.x1, a.y1 > b.y1 ? a.y1 : b.y1 };
+}
+
+/* The strip of the text column a row of the card occupies, half a gap above and below. */
+static rect_t band(const ov_card_t *c, const ov_state_t *st, int y, int h)
+{
+    return (rect_t){ text_x(c, st) - c->g.pad / 2, y - c->g.gap / 2, c->g.w - c->g.pad / 2,
+                     y + h + (c->g.gap + 1) / 2 };
+}
+
+static rect_t text_band(const ov_card_t *c, const ov_state_t *st, int i)
+{
+    const geom_t *g = &c->g;
+
+    if (i == OV__T_NAME)
+        return band(c, st, g->name_y, 2 * g->line[OV__T_NAME]);
+    if (i == OV__T_PRICE || i == OV__T_REGULAR)
+        return band(c, st, g->price_y, g->line[OV__T_PRICE]);
+    return band(c, st, g->row_y, g->row_h);
+}
+
+/* Where text i's pixels are (the countdown's with its pill), a pixel wider for antialiasing;
+ * empty when it is not drawn. */
+static rect_t ink(const ov_card_t *c, int i)
+{
+    PangoRectangle r, l;
+    rect_t ink;
+
+    if (!c->on[i])
+        return (rect_t){ 0, 0, 0, 0 };
+    pango_layout_get_pixel_extents(c->lay[i], &r, &l);
+    ink = (rect_t){ c->tx[i] + r.x - 1, c->ty[i] + r.y - 1, c->tx[i] + r.x + r.width + 1,
+                    c->ty[i] + r.y + r.height + 1 };
+    if (i != OV__T_COUNTDOWN)
+        return ink;
+    return join(ink,
+                (rect_t){ c->tx[i] - c->g.pill_pad - 1, c->g.row_y - 1,
+                          c->tx[i] + l.width + c->g.pill_pad + 1, c->g.row_y + c->g.row_h + 1 });
+}
+
+/* The part of the card this redraw must repaint: each text that changed or moved (its row, where
+ * its pixels were and where they will be), the bar, or everything. */
+static rect_t dirty(ov_card_t *c, const ov_state_t *st, unsigned changed, int full)
+{
+    rect_t all = { 0, 0, c->g.w, c->g.h }, r = { 0, 0, 0, 0 };
+    int flash = st->flash != c->drawn.flash;
+
+    if (full || !c->drawn.valid || text_x(c, st) != c->drawn.text_x)
+        return all;
+    for (int i = 0; i < OV__T_COUNT; i++) {
+        if ((changed >> i & 1) || flash || c->on[i] != c->drawn.on[i] ||
+            c->tx[i] != c->drawn.tx[i] || c->ty[i] != c->drawn.ty[i])
+            r = join(join(r, text_band(c, st, i)), join(c->drawn.ink[i], ink(c, i)));
+    }
+    if (flash || bar_width(c, st) != c->drawn.bar_w)
+        r = join(r, band(c, st, c->g.bar_y, c->g.bar_h));
+    r.x0 = r.x0 > 0 ? r.x0 : 0;
+    r.y0 = r.y0 > 0 ? r.y0 : 0;
+    r.x1 = r.x1 < c->g.w ? r.x1 : c->g.w;
+    r.y1 = r.y1 < c->g.h ? r.y1 : c->g.h;
+    return r;
+}
+
+static void remember(ov_card_t *c, const ov_state_t *st)
+{
+    c->drawn.valid = 1;
+    c->drawn.text_x = text_x(c, st);
+    c->drawn.flash = st->flash;
+    c->drawn.bar_w = bar_width(c, st);
+    for (int i = 0; i < OV__T_COUNT; i++) {
+        c->drawn.on[i] = c->on[i];
+        c->drawn.tx[i] = c->tx[i];
+        c->drawn.ty[i] = c->ty[i];
+        c->drawn.ink[i] = ink(c, i);
+    }
+}
+
+/* Draws st into the ARGB surface, only where it differs from the last picture (all of it when
+ * full), and converts that part; on failure the YUVA picture stays as it was. */
+static int redraw(ov_card_t *c, const ov_state_t *st, int64_t secs, int full)
+{
+    int thumb = cache_thumb(c, st); /* first: when it fails, nothing else has changed */
+    cairo_t *cr;
+    cairo_status_t status;
+    unsigned changed;
+    rect_t r;
+
+    if (thumb < 0)
+        return thumb;
+    changed = set_texts(c, st, secs);
     place_texts(c, st);
+    r = dirty(c, st, changed, full || thumb);
+    if (r.x0 >= r.x1 || r.y0 >= r.y1)
+        return 0;
+    c->drawn.valid = 0; /* until the picture is whole again */
+    cr = cairo_create(c->surf);
+    cairo_rectangle(cr, r.x0, r.y0, r.x1 - r.x0, r.y1 - r.y0);
+    cairo_clip(cr);
     draw_card(c, cr, st);
     status = cairo_status(cr);
     cairo_destroy(cr);
     if (status != CAIRO_STATUS_SUCCESS)
         return -ENOMEM;
     cairo_surface_flush(c->surf);
-    ov__yuva_from_argb(&c->pic, cairo_image_surface_get_data(c->surf),
-                       cairo_image_surface_get_stride(c->surf), &c->m);
+    ov__yuva_convert(&c->pic, cairo_image_surface_get_data(c->surf),
+                     cairo_image_surface_get_stride(c->surf), &c->m, r.x0, r.y0, r.x1 - r.x0,
+                     r.y1 - r.y0);
+    remember(c, st);
     return 0;
 }
 
@@ -480,6 +652,7 @@ void ov_card_free(ov_card_t **cp)
         g_object_unref(c->fontmap);
     if (c->surf)
         cairo_surface_destroy(c->surf);
+    drop_thumb(c);
     ov__yuva_free(&c->pic);
     free(c);
     *cp = NULL;
@@ -513,7 +686,7 @@ int ov_card_update(ov_card_t *c, const ov_state_t *st, int64_t now_ms)
     secs = st->flash ? secs_left(st->flash_ends_ms - now_ms) : -1;
     fresh = !c->shown || strncmp(c->product, st->product_id, sizeof(c->product));
     if (fresh || st->version != c->version || secs != c->secs) {
-        int r = redraw(c, st, secs);
+        int r = redraw(c, st, secs, 0);
 
         if (r < 0)
             return r;
@@ -561,7 +734,7 @@ const ov__yuva_t *ov__card_picture(const ov_card_t *c)
     return &c->pic;
 }
 
-int ov__card_redraw(ov_card_t *c, const ov_state_t *st, int64_t now_ms)
+int ov__card_redraw(ov_card_t *c, const ov_state_t *st, int64_t now_ms, int full)
 {
-    return redraw(c, st, st->flash ? secs_left(st->flash_ends_ms - now_ms) : -1);
+    return redraw(c, st, st->flash ? secs_left(st->flash_ends_ms - now_ms) : -1, full);
 }

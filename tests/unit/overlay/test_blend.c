@@ -265,6 +265,44 @@ Test(alpha, half_transparent_colour_over_grey_gives_the_expected_luma)
     }
 }
 
+/* Every alpha, colours across each one's range: straight Y, U and V within 1 of the book's
+ * formula on the un-premultiplied colour. */
+Test(alpha, conversion_is_within_one_of_the_formula_for_every_alpha)
+{
+    ov__matrix_t mx;
+    argb_t t;
+    uint32_t *px;
+    int stride;
+
+    ov__matrix_init(&mx, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG, AV_PIX_FMT_YUV420P, 720);
+    argb_new(&t, 2, 2);
+    cairo_surface_flush(t.s);
+    px = (uint32_t *)cairo_image_surface_get_data(t.s);
+    stride = cairo_image_surface_get_stride(t.s) / 4;
+    for (uint32_t a = 1; a < 256; a++) {
+        for (uint32_t r = 0; r <= a; r += 1 + a / 16) {
+            for (uint32_t g = 0; g <= a; g += 1 + a / 16) {
+                uint32_t b = (r * 7 + g * 3) % (a + 1), p = a << 24 | r << 16 | g << 8 | b;
+                double R = r / (double)a, G = g / (double)a, B = b / (double)a;
+                double y = 16 + 219 * (0.2126 * R + 0.7152 * G + 0.0722 * B);
+                double u = 128 + 224 * (B - (0.2126 * R + 0.7152 * G + 0.0722 * B)) / 1.8556;
+                double v = 128 + 224 * (R - (0.2126 * R + 0.7152 * G + 0.0722 * B)) / 1.5748;
+                int dy, du, dv;
+                px[0] = px[1] = px[stride] = px[stride + 1] = p; /* one uniform 2x2 block */
+                cairo_surface_mark_dirty(t.s);
+                argb_convert(&t, &mx);
+                dy = abs(t.p.y[3] - (int)floor(y + 0.5));
+                du = abs(t.p.u[0] - (int)floor(u + 0.5));
+                dv = abs(t.p.v[0] - (int)floor(v + 0.5));
+                cr_expect(dy <= 1 && du <= 1 && dv <= 1 && t.p.ca[0] == a,
+                          "%08x: Y %d U %d V %d, want %.2f %.2f %.2f", p, t.p.y[3], t.p.u[0],
+                          t.p.v[0], y, u, v);
+            }
+        }
+    }
+    argb_free(&t);
+}
+
 /* Antialiased white edges over a white picture must stay white: premultiplied pixels blended
  * as straight ones would draw a grey outline around every glyph. */
 Test(alpha, antialiased_white_edges_leave_no_dark_fringe)

@@ -282,6 +282,83 @@ Test(redraw, regular_price_struck_only_while_a_flash_sale_undercuts_it)
     ov_card_free(&c);
 }
 
+/* An opaque test image: a gradient with a hard edge, premultiplied ARGB as the state holds it. */
+static AVBufferRef *thumb(int w, int h)
+{
+    AVBufferRef *b = av_buffer_alloc((size_t)w * h * 4);
+
+    cr_assert(b);
+    for (int j = 0; j < h; j++)
+        for (int i = 0; i < w; i++)
+            ((uint32_t *)b->data)[j * w + i] =
+                0xff000000u | (uint32_t)(i * 255 / w) << 16 | (uint32_t)(i < w / 2 ? 200 : 30) << 8;
+    return b;
+}
+
+/* The first pixel of a plane where two pictures differ, -1 when none does. */
+static long first_diff(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return (long)i;
+    return -1;
+}
+
+static void same_picture(ov_card_t *a, ov_card_t *b, int step)
+{
+    const ov__yuva_t *p = ov__card_picture(a), *q = ov__card_picture(b);
+    size_t luma = (size_t)p->w * p->h, chroma = (size_t)p->cw * p->ch;
+    const uint8_t *pp[5] = { p->y, p->a, p->u, p->v, p->ca },
+                  *qq[5] = { q->y, q->a, q->u, q->v, q->ca };
+
+    cr_assert(p->w == q->w && p->h == q->h);
+    for (int k = 0; k < 5; k++) {
+        int w = k < 2 ? p->w : p->cw;
+        long d = first_diff(pp[k], qq[k], k < 2 ? luma : chroma);
+        cr_expect_eq(d, -1, "step %d: plane %d differs first at (%ld, %ld): %d, full %d", step, k,
+                     d % w, d / w, d >= 0 ? pp[k][d] : 0, d >= 0 ? qq[k][d] : 0);
+    }
+}
+
+/* A redraw repaints only the rows of the card that changed: what it makes must be, byte for
+ * byte, the picture a full redraw of the same state makes. */
+Test(redraw, partial_redraws_make_the_full_picture)
+{
+    ov_card_t *c = card(1280, 720), *full = card(1280, 720);
+    ov_state_t *st = product("p1", "柞水木耳 Zhashui black fungus", 1);
+    int64_t t = T0;
+
+    st->thumb = thumb(64, 48);
+    st->thumb_w = 64;
+    st->thumb_h = 48;
+    for (int step = 0; step < 13; step++) {
+        switch (step) {
+        case 1: st->sold++, st->stock--; break;                /* an order */
+        case 2: flash(st, 1280, T0 + 600 * 1000 + 300); break; /* a sale: 10:00 left */
+        case 3: t += 1000; break;                              /* 09:59 */
+        case 4: st->sold += 1000, st->stock = 3; break;
+        case 5: ov_state_set_name(st, "香菇 <i>shiitake</i>"); break;
+        case 6: st->price = 99; break; /* a narrower price */
+        case 7: st->stock = 0; break;  /* sold out: no bar */
+        case 8: st->flash = 0, st->price = st->regular_price; break;
+        case 9: av_buffer_unref(&st->thumb); break; /* no image */
+        case 10: st->thumb = thumb(40, 90), st->thumb_w = 40, st->thumb_h = 90; break;
+        case 11: /* another image: the text column stays where it is */
+            av_buffer_unref(&st->thumb);
+            st->thumb = thumb(90, 40), st->thumb_w = 90, st->thumb_h = 40;
+            break;
+        case 12: t += 5000; break; /* nothing changes */
+        }
+        st->version += step != 3 && step != 12;
+        cr_assert_geq(ov_card_update(c, st, t), 0);
+        cr_assert_eq(ov__card_redraw(full, st, t, 1), 0);
+        same_picture(c, full, step);
+    }
+    ov_state_unref(&st);
+    ov_card_free(&c);
+    ov_card_free(&full);
+}
+
 /* ---- showing, hiding, sliding in ---- */
 
 Test(show, hidden_while_nothing_is_pinned)
