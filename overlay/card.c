@@ -510,7 +510,8 @@ static void remember(ov_card_t *c, const ov_state_t *st)
 }
 
 /* Draws st into the ARGB surface, only where it differs from the last picture (all of it when
- * full), and converts that part; on failure the YUVA picture stays as it was. */
+ * full), and converts that part: 1 when something was drawn, 0 when st looks the same as the
+ * last picture, -ENOMEM (the YUVA picture then stays as it was). */
 static int redraw(ov_card_t *c, const ov_state_t *st, int64_t secs, int full)
 {
     int thumb = cache_thumb(c, st); /* first: when it fails, nothing else has changed */
@@ -540,7 +541,7 @@ static int redraw(ov_card_t *c, const ov_state_t *st, int64_t secs, int full)
                      cairo_image_surface_get_stride(c->surf), &c->m, r.x0, r.y0, r.x1 - r.x0,
                      r.y1 - r.y0);
     remember(c, st);
-    return 0;
+    return 1;
 }
 
 /* ---- the card's life ---- */
@@ -686,13 +687,13 @@ int ov_card_update(ov_card_t *c, const ov_state_t *st, int64_t now_ms)
     secs = st->flash ? secs_left(st->flash_ends_ms - now_ms) : -1;
     fresh = !c->shown || strncmp(c->product, st->product_id, sizeof(c->product));
     if (fresh || st->version != c->version || secs != c->secs) {
-        int r = redraw(c, st, secs, 0);
+        int r = redraw(c, st, secs, fresh);
 
         if (r < 0)
             return r;
         c->version = st->version;
         c->secs = secs;
-        changed = 1;
+        changed = r || !c->shown;
     }
     if (fresh) {
         memcpy(c->product, st->product_id, sizeof(c->product));

@@ -26,7 +26,8 @@ const ov__yuva_t *ov__card_picture(const ov_card_t *c);
 
 /* Redraws the card for st now even if its version is the one drawn: the parts that differ from
  * the last picture, or (full) all of it. What a redraw costs, for the benchmark; the picture a
- * partial redraw makes must be the one a full redraw makes, for the tests. */
+ * partial redraw makes must be the one a full redraw makes, for the tests. 1 when it drew, 0
+ * when nothing differed, -ENOMEM. */
 int ov__card_redraw(ov_card_t *c, const ov_state_t *st, int64_t now_ms, int full);
 
 #endif

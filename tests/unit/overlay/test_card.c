@@ -225,7 +225,7 @@ Test(countdown, format)
     }
 }
 
-Test(redraw, only_when_the_version_changes)
+Test(redraw, only_when_a_new_version_changes_the_picture)
 {
     ov_card_t *c = card(1280, 720);
     ov_state_t *st = product("p1", "木耳", 7), *same, *newer;
@@ -243,6 +243,12 @@ Test(redraw, only_when_the_version_changes)
     cr_expect_eq(ov_card_update(c, newer, T0 + 2200), 1, "a new version");
     cr_expect_str_eq(text(c, OV__T_SOLD), "129 sold · 71 left");
     cr_expect_eq(ov_card_update(c, newer, T0 + 2300), 0);
+    newer->version = 9;
+    newer->flash_left = 5; /* a new version, but nothing the card shows changed */
+    cr_expect_eq(ov_card_update(c, newer, T0 + 2400), 0, "the picture is the same");
+    newer->version = 10;
+    newer->stock = 0;
+    cr_expect_eq(ov_card_update(c, newer, T0 + 2500), 1);
     ov_state_unref(&st);
     ov_state_unref(&same);
     ov_state_unref(&newer);
@@ -351,7 +357,7 @@ Test(redraw, partial_redraws_make_the_full_picture)
         }
         st->version += step != 3 && step != 12;
         cr_assert_geq(ov_card_update(c, st, t), 0);
-        cr_assert_eq(ov__card_redraw(full, st, t, 1), 0);
+        cr_assert_geq(ov__card_redraw(full, st, t, 1), 0);
         same_picture(c, full, step);
     }
     ov_state_unref(&st);
@@ -388,6 +394,7 @@ Test(show, slides_in_from_the_left_when_the_product_changes)
                *b = product("p2", "香菇", 3);
     int x, y, w, h, last, rest;
 
+    a2->sold = 129; /* an order */
     cr_expect_eq(ov_card_update(c, a, T0), 1);
     ov_card_rect(c, &x, &y, &w, &h);
     cr_expect_leq(x + w, 0, "starts off the left edge: x %d w %d", x, w);
