@@ -339,7 +339,11 @@ void rl_commerce_tick(rl_server_t *srv)
     int64_t now = wall_ms();
     rl_shop_t *sh;
 
-    if (!c || !rl_redis_ready(srv->redis) || !rl_redis_ready(c->sub))
+    if (!c || !rl_redis_ready(srv->redis))
+        return;
+    if (!c->lib_ready && !c->lib_loading)
+        rl__commerce_load(srv);
+    if (!rl_redis_ready(c->sub))
         return;
     for (int i = 0; i < c->nshops; i++) {
         if (rl_stream_find(srv, c->shops[i]->id))

@@ -30,6 +30,9 @@ void rl_route_hls_tick(rl_server_t *srv);
 /* pages.c: the viewer page and its files */
 void rl_route_watch(rl_http_req_t *r, const char *id);
 void rl_route_static(rl_http_req_t *r, const char *name);
+/* orders.c: orders from viewers, the operator and shop platforms (the webhook, signed) */
+void rl_route_orders(rl_http_req_t *r, const char *id);
+void rl_route_orders_webhook(rl_http_req_t *r, const char *id);
 /* health.c, metrics.c */
 void rl_route_healthz(rl_http_req_t *r, const char *arg);
 void rl_route_metrics(rl_http_req_t *r, const char *arg);
