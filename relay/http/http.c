@@ -14,6 +14,18 @@
 #include "relay/core/log.h"
 #include "relay/net/redis.h"
 
+static int write_response(rl_http_req_t *r);
+
+/* An answer made outside lws's callbacks (a Redis reply, a deadline) to a request marked direct
+ * is written at once on HTTP/1: the client is waiting, its socket has room, and a writeable round
+ * trip would cost an epoll_wait and four epoll_ctl more (lws on libuv). What the socket does not
+ * take, lws keeps and sends later; a connection that cannot go on is closed from the loop. */
+static void write_now(rl_http_req_t *r)
+{
+    if (write_response(r) < 0)
+        lws_set_timeout(r->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
 /* Takes over the reference to body (NULL: none). */
 void rl_http_respond(rl_http_req_t *r, int status, const char *ctype, rl_blob_t *body)
 {
@@ -24,7 +36,11 @@ void rl_http_respond(rl_http_req_t *r, int status, const char *ctype, rl_blob_t 
         r->cache = "no-store";
     r->resp = body;
     r->ready = 1;
-    if (!r->in_callback)
+    if (r->in_callback)
+        return;
+    if (r->direct && lws_get_network_wsi(r->wsi) == r->wsi)
+        write_now(r);
+    else
         lws_callback_on_writable(r->wsi);
 }
 

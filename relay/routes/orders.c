@@ -86,6 +86,7 @@ static void take_order(rl_http_req_t *r, const char *id, int webhook)
         rl_http_unavailable(r, "order store unavailable; retry with the same order_id");
         return;
     }
+    r->direct = 1; /* small answers, many of them: no writeable round trip */
     rl_http_wait_redis(r);
 }
 
