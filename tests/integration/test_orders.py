@@ -11,13 +11,14 @@ import http.client
 import json
 import random
 import socket
+import subprocess
 import threading
 import time
 import uuid
 
 import pytest
 
-from conftest import wait_until
+from conftest import BIN, free_port, wait_until
 from test_redis_faults import RedisServer
 
 
@@ -339,6 +340,16 @@ def test_503_past_the_deadline_and_a_retry_counts_once(shopcast_factory, own_red
     assert status == 200 and body["sold"] == 3, body
     assert shop.field("p1", "sold") == 3 and shop.field("p1", "stock") == 7
     assert [e["order_id"] for e in shop.log()] == ["late1"]
+
+
+def test_a_dedup_time_under_a_second_is_refused_at_start(redis_url, tmp_path):
+    # SET EX 0 is an error, and the function sets the order's key after it has counted it
+    out = subprocess.run([BIN, "--order-dedup-s", "0", "--redis", redis_url,
+                          "--data-dir", str(tmp_path / "data"),
+                          "--http-listen", "127.0.0.1:%d" % free_port(),
+                          "--rtmp-listen", "127.0.0.1:%d" % free_port()],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "order-dedup-s must be at least 1" in out.stderr, out.stderr
 
 
 # ---- 20,000 orders from 50 clients, 30% duplicates, with and without a kill -9 of Redis ----
