@@ -191,6 +191,7 @@ static void dispatch(rl_http_req_t *r)
     int path_matched = 0;
     char id[32];
 
+    r->open = 1;
     for (size_t i = 0; i < r->srv->nroutes; i++) {
         rt = &r->srv->routes[i];
         n = strlen(rt->path);
@@ -237,7 +238,7 @@ static int write_response(rl_http_req_t *r)
     size_t hlen, blen = r->resp ? r->resp->len : 0;
     int h1 = lws_get_network_wsi(r->wsi) == r->wsi;
 
-    r->ready = 0;
+    r->ready = r->open = 0;
     if (lws_add_http_common_headers(r->wsi, (unsigned)r->status, r->ctype, blen, &p, end) ||
         lws_add_http_header_by_name(r->wsi, (const uint8_t *)"access-control-allow-origin:",
                                     (const uint8_t *)"*", 1, &p, end) ||
@@ -289,10 +290,24 @@ static void req_reset(rl_http_req_t *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* lws 4.1.6 mishandles requests a client pipelines behind one that is not answered yet: it
+ * parses the next one at once (whose headers would reset this one's state), and it hands a POST
+ * behind another wrong bytes as its body, then calls BODY_COMPLETION again and again from its idle
+ * handler, consuming nothing (a loop at full CPU). Such a client is disconnected: browsers never
+ * pipeline, and a request it loses that way is one it may retry. */
+static int pipelined(rl_http_req_t *r)
+{
+    rl_dbg("http_pipelined", "path=%s msg=\"request pipelined behind an open one: closing\"",
+           r->path);
+    return -1;
+}
+
 static int on_http(rl_http_req_t *r, struct lws *wsi, const char *path)
 {
     char cl[32];
 
+    if (r->open)
+        return pipelined(r);
     req_reset(r);
     r->wsi = wsi;
     r->srv = rl_server_from_wsi(wsi);
@@ -304,9 +319,11 @@ static int on_http(rl_http_req_t *r, struct lws *wsi, const char *path)
         return 0;
     }
     av_strlcpy(r->path, path, sizeof(r->path));
-    /* A request with a body is dispatched once the body is complete. */
+    /* A request with a body is dispatched once the body is complete; lws 4.1.6 also completes
+     * the empty body of a POST with "Content-Length: 0" (not of a PUT or PATCH). */
     if ((r->method == RL_POST || r->method == RL_PUT || r->method == RL_PATCH) &&
-        lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atol(cl) > 0)
+        lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        (atol(cl) > 0 || r->method == RL_POST))
         return 0;
     /* A GET answered at once is written before returning (lws allows writing from the HTTP
      * callback on HTTP/1), saving a POLLOUT round trip through the loop. */
@@ -342,6 +359,9 @@ int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_HTTP: return on_http(r, wsi, in);
     case LWS_CALLBACK_HTTP_BODY: return on_body(r, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (r->open) /* lws calls it again: see pipelined() */
+            return pipelined(r);
+        r->open = 1;
         if (r->too_big)
             rl_http_error(r, 413, "request body too large");
         else
