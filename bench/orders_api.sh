@@ -16,8 +16,9 @@
 #     (shopcast pipelines too: every request in flight shares its one connection);
 #   - redis-benchmark INCR (-c CONNS): Redis's ceiling for a trivial write with that fsync.
 # A round fails unless every wrk answer was 201 and the product's sold count is what the clients
-# say they ordered. Prints, per setting, the median round: orders/s and p99 for each client, and
-# orders API / redis-benchmark (goal: >= 20,000 orders/s, p99 <= 10 ms, ratio >= 0.5).
+# say they ordered. Prints, per setting, the median round: orders/s and p99 for each client,
+# orders API / redis-benchmark (goal: >= 20,000 orders/s, p99 <= 10 ms, ratio >= 0.5), and the
+# CPU each order cost shopcast and Redis (utime+stime over the run / orders).
 #
 # Nothing is pinned: wrk, shopcast and Redis (or redis-benchmark and Redis) share the CPUs, as
 # they would on one host. The machine's busy share during each round is shown.
@@ -44,7 +45,7 @@ MODES=${BENCH_FSYNC:-always everysec}
 check_uint DURATION REPEAT CONNS THREADS
 ((DURATION >= 2 && REPEAT >= 1 && CONNS >= THREADS && THREADS >= 1)) ||
     die "bad BENCH_DURATION/REPEAT/CONNECTIONS/THREADS"
-need_tools redis-server redis-cli redis-benchmark wrk
+need_tools redis-server redis-cli redis-benchmark wrk getconf
 need_shopcast
 
 log_versions
@@ -79,17 +80,22 @@ setup_shop() {
 
 sold() { rcli HGET "$STREAM_KEY:product:$1" sold; }
 
+TCK=$(getconf CLK_TCK)
+cpu_us() { echo $((($2 - $1) * 1000000 / TCK / ($3 > 0 ? $3 : 1))); } # TICKS0 TICKS1 N: µs each
+
 # One round: wrk, then redis-benchmark with as many orders, then INCR. Appends a TSV row.
 round() { # FSYNC REP
     local fsync=$1 rep=$2 out="$TMP/wrk-$1-$2.txt" rb="$TMP/rb-$1-$2.csv" b0 t0 b1 t1 b2 t2
-    local api0 rb0 n busy_api busy_rb
+    local api0 rb0 n busy_api busy_rb s0 s1 r0 r1 r2
     api0=$(sold p-api) rb0=$(sold p-rb)
     read -r b0 t0 < <(machine_busy)
+    s0=$(cpu_ticks "$SC_PID") r0=$(cpu_ticks "$REDIS_PID")
     ORDERS_TOKEN=$SC_TOKEN ORDERS_PRODUCT=p-api ORDERS_TAG="w$fsync$rep$RANDOM" \
         wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/lib/orders_wrk.lua" \
         "http://127.0.0.1:$SC_HTTP/api/v1/streams/$SC_ID/orders" >"$out" 2>&1 ||
         { cat "$out" >&2; die "wrk failed"; }
     read -r b1 t1 < <(machine_busy)
+    s1=$(cpu_ticks "$SC_PID") r1=$(cpu_ticks "$REDIS_PID")
     n=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$out")
     [[ -n $n ]] || { cat "$out" >&2; die "no request count in wrk's output"; }
     ! grep -q "Non-2xx" "$out" || { cat "$out" >&2; die "wrk got answers other than 201"; }
@@ -100,6 +106,7 @@ round() { # FSYNC REP
         FCALL shopcast_order 1 "$STREAM_KEY" "rb$rep-__rand_int__" p-rb 1 "" "" 86400 100000 \
         >"$rb" 2>&1 || { cat "$rb" >&2; die "redis-benchmark failed"; }
     read -r b2 t2 < <(machine_busy)
+    r2=$(cpu_ticks "$REDIS_PID")
     (($(sold p-rb) - rb0 > n * 99 / 100)) || die "p-rb sold $(($(sold p-rb) - rb0)) of $n"
     redis-benchmark -p "$REDIS_PORT" -c "$CONNS" -P 16 -n "$n" -r 1000000000 --csv \
         FCALL shopcast_order 1 "$STREAM_KEY" "rp$rep-__rand_int__" p-rb 1 "" "" 86400 100000 \
@@ -109,7 +116,9 @@ round() { # FSYNC REP
     busy_api=$(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))
     busy_rb=$(((b2 - b1) * 100 / (t2 - t1 > 0 ? t2 - t1 : 1)))
     "$PY" "$HERE/lib/orders_report.py" row "$fsync" "$rep" "$out" "$rb" "$TMP/incr-$fsync-$rep.csv" \
-        "$busy_api" "$busy_rb" "$(load1)" "$TMP/rbp-$fsync-$rep.csv" >>"$TMP/results.tsv"
+        "$busy_api" "$busy_rb" "$(load1)" "$TMP/rbp-$fsync-$rep.csv" \
+        "$(cpu_us "$s0" "$s1" "$n")" "$(cpu_us "$r0" "$r1" "$n")" "$(cpu_us "$r1" "$r2" "$n")" \
+        >>"$TMP/results.tsv"
     log "appendfsync $fsync round $rep: $(tail -n1 "$TMP/results.tsv" | cut -f3,5,7 | tr '\t' ' ') (API, FCALL, INCR per s)"
 }
 

@@ -2,6 +2,7 @@
 and the table of medians per appendfsync setting.
 
   orders_report.py row FSYNC REP WRK_OUT RB_CSV INCR_CSV BUSY_API BUSY_RB LOAD1 RB_PIPELINED_CSV
+                       SHOPCAST_US REDIS_US_API REDIS_US_RB (CPU per order)
   orders_report.py table RESULTS_TSV CONNS THREADS DURATION
 """
 import csv
@@ -26,13 +27,14 @@ def rb_figures(path):
 
 
 def row(argv):
-    fsync, rep, wrk_out, rb_csv, incr_csv, busy_api, busy_rb, load, rbp_csv = argv
+    fsync, rep, wrk_out, rb_csv, incr_csv, busy_api, busy_rb, load, rbp_csv = argv[:9]
     api, api_p99 = wrk_figures(wrk_out)
     fc, fc_p99 = rb_figures(rb_csv)
     incr, _ = rb_figures(incr_csv)
     piped, _ = rb_figures(rbp_csv)
     print("\t".join([fsync, rep, "%.0f" % api, "%.2f" % api_p99, "%.0f" % fc, "%.2f" % fc_p99,
-                     "%.0f" % incr, "%.3f" % (api / fc), busy_api, busy_rb, load, "%.0f" % piped]))
+                     "%.0f" % incr, "%.3f" % (api / fc), busy_api, busy_rb, load, "%.0f" % piped]
+                    + argv[9:12]))
 
 
 def table(argv):
@@ -44,16 +46,16 @@ def table(argv):
     print()
     print("| appendfsync | rounds | orders API /s | API p99 ms | FCALL shopcast_order /s "
           "| FCALL p99 ms | **API / FCALL** | FCALL -P 16 /s | INCR /s "
-          "| machine busy (API, FCALL) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| CPU µs per order: shopcast, Redis (API), Redis (FCALL) | machine busy (API, FCALL) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     verdict = []
     for fsync in dict.fromkeys(r[0] for r in rows):
         rs = [r for r in rows if r[0] == fsync]
         # the median round by the ratio; its own figures, so that they belong together
         mid = sorted(rs, key=lambda r: float(r[7]))[len(rs) // 2]
-        print("| %s | %d | %s | %s | %s | %s | **%s** | %s | %s | %s%%, %s%% |" % (
-            fsync, len(rs), mid[2], mid[3], mid[4], mid[5], mid[7], mid[11], mid[6], mid[8],
-            mid[9]))
+        print("| %s | %d | %s | %s | %s | %s | **%s** | %s | %s | %s, %s, %s | %s%%, %s%% |" % (
+            fsync, len(rs), mid[2], mid[3], mid[4], mid[5], mid[7], mid[11], mid[6], mid[12],
+            mid[13], mid[14], mid[8], mid[9]))
         api, p99, ratio = float(mid[2]), float(mid[3]), float(mid[7])
         verdict.append("%s: %s (orders/s >= 20000: %s, p99 <= 10 ms: %s, ratio >= 0.5: %s)" % (
             fsync, "met" if api >= 20000 and p99 <= 10 and ratio >= 0.5 else "NOT met",
