@@ -27,13 +27,19 @@ static void on_loaded(void *owner, uint64_t token, int rc, redisReply *reply)
 
     if (!c || token != c->connects)
         return; /* an answer from a connection since lost */
-    if (rc < 0) {
-        rl_err("redis_functions", "msg=\"cannot load the shopcast library\" error=\"%s\"",
-               reply && reply->str ? reply->str : "no reply");
+    c->lib_loading = 0;
+    if (rc < 0) { /* a Redis still loading its data, say: rl_commerce_tick tries again */
+        if (!c->lib_failures++)
+            rl_err("redis_functions",
+                   "msg=\"cannot load the shopcast library; trying again every second\" "
+                   "error=\"%s\"",
+                   reply && reply->str ? reply->str : "no reply");
         return;
     }
     c->lib_ready = 1;
-    rl_info("redis_functions", "library=shopcast bytes=%zu", rl_shopcast_lua_len);
+    rl_info("redis_functions", "library=shopcast bytes=%zu attempts=%u", rl_shopcast_lua_len,
+            c->lib_failures + 1);
+    c->lib_failures = 0;
 }
 
 /* Says once per setting what a crash of Redis would cost: acknowledged orders are only as
@@ -60,18 +66,25 @@ static void on_durability(void *owner, uint64_t token, int rc, redisReply *reply
     rl__shop_durability(c, aof, fsync);
 }
 
-void rl_commerce_on_ready(rl_server_t *srv)
+void rl__commerce_load(rl_server_t *srv)
 {
     rl_commerce_t *c = srv->commerce;
     const char *load[] = { "FUNCTION", "LOAD", "REPLACE", rl_shopcast_lua };
+
+    c->lib_ready = 0;
+    c->lib_loading = rl_redis_cmd(srv->redis, on_loaded, srv, c->connects, 4, load) == 0;
+}
+
+void rl_commerce_on_ready(rl_server_t *srv)
+{
+    rl_commerce_t *c = srv->commerce;
     const char *conf[] = { "CONFIG", "GET", "append*" };
 
     if (!c)
         return;
     c->connects++;
-    c->lib_ready = 0;
-    if (rl_redis_cmd(srv->redis, on_loaded, srv, c->connects, 4, load) < 0 ||
-        rl_redis_cmd(srv->redis, on_durability, srv, 0, 3, conf) < 0)
+    rl__commerce_load(srv);
+    if (!c->lib_loading || rl_redis_cmd(srv->redis, on_durability, srv, 0, 3, conf) < 0)
         rl_warn("redis_functions", "msg=\"connection lost before the library was sent\"");
     /* Snapshots come after the library on the same connection, so they find it loaded. */
     rl__shop_reload_all(srv);
@@ -145,7 +158,7 @@ int rl_commerce_init(rl_server_t *srv, char *err, size_t errlen)
      * stream increase too, across restarts of the relay (they start from the clock) */
     c->version = (uint64_t)time(NULL) * 1000;
     c->sub = rl_redis_new(&srv->loop, srv->cfg->redis, srv->cfg->redis_timeout_ms, err, errlen);
-    if (!c->sub)
+    if (!c->sub || rl__orders_init(srv, err, errlen) < 0)
         return -EINVAL;
     snprintf(pattern, sizeof(pattern), "%sstream:{*}:events", srv->cfg->redis_prefix);
     if (rl_redis_psubscribe(c->sub, pattern, rl__shop_on_event, srv) < 0)
@@ -161,6 +174,7 @@ void rl_commerce_free(rl_server_t *srv)
     if (!c)
         return;
     rl_redis_free(&c->sub);
+    rl__orders_free(srv);
     for (int i = 0; i < c->nshops; i++)
         rl__shop_free(&c->shops[i]);
     free(c->shops);

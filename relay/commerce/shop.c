@@ -5,6 +5,7 @@
  * than the last one (Redis's seq), and it becomes a new ov_state_t only if the card would show
  * something different. */
 #include <errno.h>
+#include <libavutil/avstring.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,7 +347,11 @@ void rl_commerce_tick(rl_server_t *srv)
     int64_t now = wall_ms();
     rl_shop_t *sh;
 
-    if (!c || !rl_redis_ready(srv->redis) || !rl_redis_ready(c->sub))
+    if (!c || !rl_redis_ready(srv->redis))
+        return;
+    if (!c->lib_ready && !c->lib_loading)
+        rl__commerce_load(srv);
+    if (!rl_redis_ready(c->sub))
         return;
     for (int i = 0; i < c->nshops; i++) {
         if (rl_stream_find(srv, c->shops[i]->id))
@@ -377,8 +382,8 @@ void rl__shop_durability(rl_commerce_t *c, const char *aof, const char *fsync)
 {
     if (!strcmp(c->aof, aof) && !strcmp(c->fsync, fsync))
         return;
-    snprintf(c->aof, sizeof(c->aof), "%s", aof);
-    snprintf(c->fsync, sizeof(c->fsync), "%s", fsync);
+    av_strlcpy(c->aof, aof, sizeof(c->aof));
+    av_strlcpy(c->fsync, fsync, sizeof(c->fsync));
     if (strcmp(aof, "yes"))
         rl_warn("redis_durability",
                 "appendonly=%s msg=\"Redis keeps orders in memory only: a "

@@ -39,11 +39,20 @@ struct rl_commerce_s {
     char aof[16], fsync[16]; /* as last logged */
     /* events received, snapshots asked for, card states published, thumbnails loaded / bad */
     uint64_t nevents, nreloads, nstates, nimages, nbad_images;
+
+    int lib_loading;                    /* a FUNCTION LOAD is in flight */
+    unsigned lib_failures;              /* FUNCTION LOADs refused since the last that succeeded */
+    struct rl_ratelimit_s *order_limit; /* viewer orders per client address (orders.c) */
 };
 
 void rl__shop_on_event(void *owner, const char *channel, const char *payload, size_t len);
 void rl__shop_reload_all(rl_server_t *srv);
 void rl__shop_durability(rl_commerce_t *c, const char *aof, const char *fsync);
 void rl__shop_free(rl_shop_t **sh);
+/* Sends FUNCTION LOAD on the current connection (again, when an earlier one failed). */
+void rl__commerce_load(rl_server_t *srv);
+/* orders.c: checks the order settings and makes the rate limiter; frees it. */
+int rl__orders_init(rl_server_t *srv, char *err, size_t errlen);
+void rl__orders_free(rl_server_t *srv);
 
 #endif

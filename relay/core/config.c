@@ -74,6 +74,18 @@ static const opt_t options[] = {
       "seconds an ended stream's playlists and media stay served before their RAM is freed" },
     { "grace", INT(grace), "60",
       "seconds a stream stays on air after its publisher left, waiting for it to return" },
+    { "order-dedup-s", INT(order_dedup_s), "86400",
+      "seconds an order_id is remembered: a retry within it gets the original result (200), "
+      "never a second count; at least 1" },
+    { "order-log-max", INT(order_log_max), "100000",
+      "about how many orders each stream's order log (a Redis stream) keeps: XADD MAXLEN ~" },
+    { "order-rate", INT(order_rate), "10",
+      "orders per second each client address (IPv6: its /64) may send without a signature or "
+      "the operator token; over it, 429 with Retry-After; 0: no limit" },
+    { "order-burst", INT(order_burst), "20", "orders a client address may send at once" },
+    { "webhook-secret", STR(webhook_secret), "",
+      "key of the HMAC-SHA256 signature (X-Shopcast-Signature) a shop platform puts on the "
+      "orders it posts; empty: webhook orders are refused (401)" },
 };
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))

@@ -37,6 +37,11 @@ typedef struct rl_config_s {
     int hls_window;
     int hls_ended_keep;
     int grace;
+    int order_dedup_s;
+    int order_log_max;
+    int order_rate;
+    int order_burst;
+    char webhook_secret[256];
 } rl_config_t;
 
 /* Fills cfg from defaults, the file named by --config (if any) and argv. Returns 0, 1 when --help

@@ -15,6 +15,18 @@
 #include "relay/core/log.h"
 #include "relay/net/redis.h"
 
+static int write_response(rl_http_req_t *r);
+
+/* An answer made outside lws's callbacks (a Redis reply, a deadline) to a request marked direct
+ * is written at once on HTTP/1: the client is waiting, its socket has room, and a writeable round
+ * trip would cost an epoll_wait and four epoll_ctl more (lws on libuv). What the socket does not
+ * take, lws keeps and sends later; a connection that cannot go on is closed from the loop. */
+static void write_now(rl_http_req_t *r)
+{
+    if (write_response(r) < 0)
+        lws_set_timeout(r->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
 /* Takes over the reference to body (NULL: none). */
 void rl_http_respond(rl_http_req_t *r, int status, const char *ctype, rl_blob_t *body)
 {
@@ -25,7 +37,11 @@ void rl_http_respond(rl_http_req_t *r, int status, const char *ctype, rl_blob_t 
         r->cache = "no-store";
     r->resp = body;
     r->ready = 1;
-    if (!r->in_callback)
+    if (r->in_callback)
+        return;
+    if (r->direct && lws_get_network_wsi(r->wsi) == r->wsi)
+        write_now(r);
+    else
         lws_callback_on_writable(r->wsi);
 }
 
@@ -194,6 +210,7 @@ static void dispatch(rl_http_req_t *r)
     const rl_route_t *rt = find_route(r, id, &path_matched);
     size_t n;
 
+    r->open = 1;
     if (!rt) {
         rl_http_error(r, path_matched ? 405 : 404,
                       path_matched ? "method not allowed" : "not found");
@@ -258,7 +275,7 @@ static int write_response(rl_http_req_t *r)
     size_t hlen, blen = r->resp ? r->resp->len : 0;
     int h1 = lws_get_network_wsi(r->wsi) == r->wsi;
 
-    r->ready = 0;
+    r->ready = r->open = 0;
     if (lws_add_http_common_headers(r->wsi, (unsigned)r->status, r->ctype, blen, &p, end) ||
         lws_add_http_header_by_name(r->wsi, (const uint8_t *)"access-control-allow-origin:",
                                     (const uint8_t *)"*", 1, &p, end) ||
@@ -310,11 +327,25 @@ static void req_reset(rl_http_req_t *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* lws 4.1.6 mishandles requests a client pipelines behind one that is not answered yet: it
+ * parses the next one at once (whose headers would reset this one's state), and it hands a POST
+ * behind another wrong bytes as its body, then calls BODY_COMPLETION again and again from its idle
+ * handler, consuming nothing (a loop at full CPU). Such a client is disconnected: browsers never
+ * pipeline, and a request it loses that way is one it may retry. */
+static int pipelined(rl_http_req_t *r)
+{
+    rl_dbg("http_pipelined", "path=%s msg=\"request pipelined behind an open one: closing\"",
+           r->path);
+    return -1;
+}
+
 static int on_http(rl_http_req_t *r, struct lws *wsi, const char *path)
 {
     char cl[32];
     long len;
 
+    if (r->open)
+        return pipelined(r);
     req_reset(r);
     r->wsi = wsi;
     r->srv = rl_server_from_wsi(wsi);
@@ -326,11 +357,12 @@ static int on_http(rl_http_req_t *r, struct lws *wsi, const char *path)
         return 0;
     }
     av_strlcpy(r->path, path, sizeof(r->path));
-    /* A request with a body is dispatched once the body is complete. */
+    /* A request with a body is dispatched once the body is complete; lws 4.1.6 also completes
+     * the empty body of a POST with "Content-Length: 0" (not of a PUT or PATCH). */
     if ((r->method == RL_POST || r->method == RL_PUT || r->method == RL_PATCH) &&
         lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-        (len = atol(cl)) > 0) {
-        expect_body(r, (size_t)len);
+        ((len = atol(cl)) > 0 || r->method == RL_POST)) {
+        expect_body(r, len > 0 ? (size_t)len : 0);
         return 0;
     }
     /* A GET answered at once is written before returning (lws allows writing from the HTTP
@@ -373,7 +405,11 @@ int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     switch (reason) {
     case LWS_CALLBACK_HTTP: return on_http(r, wsi, in);
     case LWS_CALLBACK_HTTP_BODY: return on_body(r, in, len);
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION: dispatch(r); return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (r->open) /* lws calls it again: see pipelined() */
+            return pipelined(r);
+        dispatch(r);
+        return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE: return r && r->ready ? write_response(r) : 0;
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:

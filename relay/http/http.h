@@ -65,6 +65,8 @@ struct rl_http_req_s {
     int ready, status;
     int retry_after; /* seconds for a Retry-After header; 0: none */
     int in_callback; /* inside LWS_CALLBACK_HTTP: write on return, no writeable round trip */
+    int direct;      /* answered from outside lws's callbacks: write at once (HTTP/1), see http.c */
+    int open;        /* dispatched and not answered yet: see pipelined() in http.c */
     const char *ctype;
     const char *cache; /* Cache-Control */
     rl_blob_t *resp;   /* NULL: no body */

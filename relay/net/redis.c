@@ -99,9 +99,16 @@ static void on_poll(uv_poll_t *h, int status, int events)
         redisAsyncHandleWrite(s->ac);
 }
 
+/* hiredis asks again for what it has: reads after every read, writes with every command. Each
+ * uv_poll_start costs two epoll_ctl (libuv removes the fd and adds it back), so only changes
+ * reach libuv. */
 static void sock_update(sock_t *s, int add, int del)
 {
-    s->events = (s->events | add) & ~del;
+    int events = (s->events | add) & ~del;
+
+    if (events == s->events)
+        return;
+    s->events = events;
     if (s->events)
         uv_poll_start(&s->poll, s->events, on_poll);
     else

@@ -56,6 +56,9 @@ int rl__route_fcall(rl_http_req_t *r, void *owner, const char *fn, int ro, const
 rl_http_req_t *rl__route_fcall_reply(rl_server_t *srv, uint64_t token, const redisReply *reply);
 void rl__route_on_done(void *owner, uint64_t token, int rc, redisReply *reply); /* 204 */
 void rl__route_bad_reply(rl_http_req_t *r, const char *fn);                     /* 500 */
+/* orders.c: orders from viewers, the operator and shop platforms (the webhook, signed) */
+void rl_route_orders(rl_http_req_t *r, const char *id);
+void rl_route_orders_webhook(rl_http_req_t *r, const char *id);
 /* health.c, metrics.c */
 void rl_route_healthz(rl_http_req_t *r, const char *arg);
 void rl_route_metrics(rl_http_req_t *r, const char *arg);
