@@ -280,6 +280,66 @@ static int channel_id(const rl_server_t *srv, const char *channel, char *id, siz
     return 0;
 }
 
+static void reload(rl_server_t *srv, rl_shop_t *sh);
+
+static void set_int(json_t *o, const char *k, int64_t v)
+{
+    json_object_set_new(o, k, json_integer(v));
+}
+
+/* The flash sale after an order of its product: over once its units are sold (the price goes
+ * back to the product's), else showing the units left, never more than the stock. */
+static void flash_after_order(json_t *snap, const json_t *p, const json_t *ev)
+{
+    json_t *f = json_object_get(snap, "flash");
+    int64_t left = jint(ev, "flash_left"), stock = jint(ev, "stock");
+
+    if (!json_is_object(f) || !json_object_get(ev, "flash_left"))
+        return;
+    if (left <= 0) {
+        json_object_del(snap, "flash");
+        set_int(snap, "price", jint(p, "price"));
+    } else {
+        set_int(f, "left", left < stock ? left : stock);
+    }
+}
+
+/* An order's event carries only what it changed (docs/COMMERCE.md). Applied to the snapshot it
+ * follows, the one whose seq is one less, it makes the snapshot Redis would make; after a gap
+ * (or while a snapshot waits for its image) there is nothing to apply it to: NULL. */
+static json_t *after_order(const rl_shop_t *sh, const json_t *ev)
+{
+    json_t *snap, *p;
+
+    if (!sh->snap || sh->held || (uint64_t)jint(ev, "seq") != sh->seq + 1 ||
+        !(snap = json_deep_copy(sh->snap)))
+        return NULL;
+    set_int(snap, "seq", jint(ev, "seq"));
+    p = json_object_get(snap, "product");
+    if (json_is_true(json_object_get(snap, "pinned")) &&
+        !strcmp(jstr(p, "id"), jstr(ev, "product"))) {
+        set_int(p, "sold", jint(ev, "sold"));
+        set_int(p, "stock", jint(ev, "stock"));
+        set_int(p, "revenue", jint(p, "revenue") + jint(ev, "qty") * jint(ev, "price"));
+        flash_after_order(snap, p, ev);
+    }
+    return snap;
+}
+
+static void on_order_event(rl_server_t *srv, rl_shop_t *sh, const json_t *ev)
+{
+    json_t *snap;
+
+    if ((uint64_t)jint(ev, "seq") <= sh->seq && sh->snap)
+        return; /* already in the snapshot */
+    if (!(snap = after_order(sh, ev))) {
+        reload(srv, sh);
+        return;
+    }
+    apply(srv, sh, snap);
+    json_decref(snap);
+}
+
 void rl__shop_on_event(void *owner, const char *channel, const char *payload, size_t len)
 {
     rl_server_t *srv = owner;
@@ -294,7 +354,10 @@ void rl__shop_on_event(void *owner, const char *channel, const char *payload, si
         rl_warn("card_event", "stream=%s msg=\"event is not JSON\"", id);
         return;
     }
-    if ((sh = shop_get(srv->commerce, id)))
+    sh = shop_get(srv->commerce, id);
+    if (sh && !strcmp(jstr(ev, "type"), "order"))
+        on_order_event(srv, sh, ev);
+    else if (sh)
         apply(srv, sh, json_object_get(ev, "state"));
     json_decref(ev);
 }

@@ -295,16 +295,26 @@ local function refuse(status, reason, extra)
   return { status, cjson.encode(b) }
 end
 
-local function order_price(s, pid, p, now)
-  local f = flash_of(s, now)
-  if f and f.product == pid then
-    return f.price, f
+-- An order reads only what it needs: the product's price, stock and currency, and the flash
+-- sale's fields when the sale is for this product. This is the hot path (one call per order).
+local function order_product(s, pid)
+  local v = redis.call('HMGET', product_key(s, pid), 'price', 'stock', 'currency')
+  if not v[1] then
+    return nil
   end
-  return p.price, nil
+  return { price = num(v[1]), stock = num(v[2]), currency = v[3] }
+end
+
+local function order_flash(s, pid, now)
+  local v = redis.call('HMGET', s .. ':flash', 'product', 'price', 'ends_ms', 'left', 'limit', 'id')
+  if v[1] ~= pid or num(v[3]) <= now or num(v[4]) <= 0 then
+    return nil
+  end
+  return { price = num(v[2]), ends_ms = num(v[3]), left = num(v[4]), limit = num(v[5]), id = v[6] }
 end
 
 -- Why the order cannot be counted, as a reply, or nil when it can.
-local function order_check(s, pid, p, qty, buyer, shown, price, f)
+local function order_check(s, p, qty, buyer, shown, price, f)
   if shown ~= '' and num(shown) ~= price then
     return refuse(409, 'price_changed', { price = price, currency = p.currency })
   end
@@ -323,26 +333,43 @@ local function order_check(s, pid, p, qty, buyer, shown, price, f)
   return nil
 end
 
+-- Counts the order; returns the product's stock and sold after it, and the flash sale's units
+-- left (nil without a sale).
 local function order_count(s, oid, pid, qty, buyer, price, f, now, maxlen)
   local k = product_key(s, pid)
-  local amount = price * qty
+  local amount, left = price * qty, nil
   local stock = redis.call('HINCRBY', k, 'stock', -qty)
   local sold = redis.call('HINCRBY', k, 'sold', qty)
   redis.call('HINCRBY', k, 'revenue', amount)
   if f then
-    redis.call('HINCRBY', s .. ':flash', 'left', -qty)
+    left = redis.call('HINCRBY', s .. ':flash', 'left', -qty)
     if buyer ~= '' then
       local bk = s .. ':flash:' .. f.id .. ':buyers'
       redis.call('HINCRBY', bk, buyer, qty)
       redis.call('PEXPIREAT', bk, f.ends_ms + 86400000)
     end
   end
-  local minute = math.floor(now / 60000)
-  redis.call('INCR', s .. ':opm:' .. minute)
-  redis.call('EXPIRE', s .. ':opm:' .. minute, 180)
+  local mk = s .. ':opm:' .. math.floor(now / 60000)
+  if redis.call('INCR', mk) == 1 then
+    redis.call('EXPIRE', mk, 180)
+  end
   redis.call('XADD', s .. ':orders', 'MAXLEN', '~', maxlen, '*', 'order_id', oid, 'product', pid,
     'qty', qty, 'price', price, 'amount', amount, 'buyer', buyer, 'flash', f and f.id or '')
-  return stock, sold, amount
+  return stock, sold, left
+end
+
+-- An order's event carries what changed, not a whole snapshot (that would cost Redis a third
+-- more per order): the product's sold and stock, and the flash sale's units left. A relay whose
+-- last seq is this one's minus 1 applies it to its snapshot; any other reloads the snapshot.
+local function order_event(s, pid, qty, price, stock, sold, left)
+  local seq = redis.call('INCR', s .. ':seq')
+  local ev = { type = 'order', seq = seq, product = pid, qty = qty, price = price, sold = sold,
+    stock = stock }
+  if left then
+    ev.flash_left = left
+  end
+  redis.call('PUBLISH', s .. ':events', cjson.encode(ev))
+  return seq
 end
 
 local function order(keys, args)
@@ -361,18 +388,19 @@ local function order(keys, args)
     end
     return refuse(422, 'order_id_reused')
   end
-  local p = product_of(s, pid)
+  local p = order_product(s, pid)
   if not p then
     return refuse(404, 'no_product')
   end
   local now = now_ms()
-  local price, f = order_price(s, pid, p, now)
-  local no = order_check(s, pid, p, qty, buyer, shown, price, f)
+  local f = order_flash(s, pid, now)
+  local price = f and f.price or p.price
+  local no = order_check(s, p, qty, buyer, shown, price, f)
   if no then return no end
-  local stock, sold, amount = order_count(s, oid, pid, qty, buyer, price, f, now, maxlen)
-  local seq = changed(s, now, { type = 'order', product = pid, qty = qty, price = price })
+  local stock, sold, left = order_count(s, oid, pid, qty, buyer, price, f, now, maxlen)
+  local seq = order_event(s, pid, qty, price, stock, sold, left)
   local body = cjson.encode({ order_id = oid, product = pid, qty = qty, price = price,
-    amount = amount, currency = p.currency, sold = sold, stock = stock, seq = seq })
+    amount = price * qty, currency = p.currency, sold = sold, stock = stock, seq = seq })
   redis.call('SET', ok, fingerprint .. '\n' .. body, 'EX', ttl)
   return { 201, body }
 end

@@ -119,3 +119,28 @@ def test_a_deleted_product_leaves_the_card(live_shop):
     sc, sid, shop = live_shop
     shop.call("shopcast_product_del", "honey")
     wait_until(lambda: card_is(sc, sid, pinned=False), 10, "card cleared")
+
+
+def test_a_flash_sale_sold_to_its_cap_ends_on_the_card(live_shop):
+    sc, sid, shop = live_shop
+    shop.call("shopcast_flash_start", "honey", 990, 600000, 2, 0)
+    wait_until(lambda: card_is(sc, sid, price=990), 10, "flash sale on the card")
+    assert shop.order("c1", "honey", 1, shown=990).splitlines()[0] == "201"
+    wait_until(lambda: card_is(sc, sid, sold=1) and card(sc, sid)["flash"] is not None, 10,
+               "one sold at the flash price")
+    assert card(sc, sid)["flash"]["left"] == 1
+    assert shop.order("c2", "honey", 1, shown=990).splitlines()[0] == "201"
+    wait_until(lambda: card_is(sc, sid, sold=2, price=1280, flash=None), 10, "the sale sold out")
+
+
+def test_a_burst_of_orders_ends_with_the_card_equal_to_redis(live_shop, own_redis):
+    sc, sid, shop = live_shop
+    lines = "".join("FCALL shopcast_order 1 %s b%d honey 1 '' '' 86400 1000\n" % (shop.key, i)
+                    for i in range(40))
+    out = subprocess.run(["redis-cli", "-p", str(own_redis.port)], input=lines,
+                         capture_output=True, text=True, timeout=30).stdout
+    assert out.split().count("201") == 40
+    sold = int(own_redis.cli("HGET", shop.key + ":product:honey", "sold"))
+    stock = int(own_redis.cli("HGET", shop.key + ":product:honey", "stock"))
+    assert (sold, stock) == (40, 10)
+    wait_until(lambda: card_is(sc, sid, sold=sold, stock=stock), 10, "the card equal to Redis")
