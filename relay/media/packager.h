@@ -40,7 +40,9 @@ rl_packager_t *rl_packager_new(int part_ms, uint64_t next_msn, int next_init_id,
                                const rl_packager_cb_t *cb);
 
 /* Starts (or restarts, after a change) the muxers: one per rung, video from enc[i], audio from
- * audio (may be NULL). Marks the next part as a discontinuity when it is a restart. */
+ * audio (may be NULL). Marks the next part as a discontinuity when it is a restart. The dates
+ * keep their anchor: the caller moves it (rl_packager_reanchor) before the first frame that the
+ * new muxers take, since that frame's date is asked for before it is encoded. */
 int rl_packager_configure(rl_packager_t *p, const AVCodecContext *const *enc, int nrungs,
                           const AVCodecParameters *audio);
 
@@ -50,6 +52,15 @@ int rl_packager_video(rl_packager_t *p, int rung, AVPacket *pkt);
 int rl_packager_audio(rl_packager_t *p, AVPacket *pkt);
 /* Closes the current segment (end of a publish session). */
 int rl_packager_finish(rl_packager_t *p);
+
+/* The PROGRAM-DATE-TIME of the frame with this pts (ms), Unix ms: the wall clock is anchored on
+ * the first frame asked for, or, when nobody asked, on the first part cut (its first frame was
+ * made a part's duration before). Asked before each frame is encoded, so a frame's date is known
+ * while it is composed. */
+int64_t rl_packager_pdt(rl_packager_t *p, int64_t pts);
+/* The next frame asked for anchors the dates anew (a new publisher, new encoders): the wall clock
+ * is followed again rather than the media time of a timeline that continued across a gap. */
+void rl_packager_reanchor(rl_packager_t *p);
 
 uint64_t rl_packager_next_msn(const rl_packager_t *p);
 int rl_packager_next_init_id(const rl_packager_t *p);
