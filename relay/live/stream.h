@@ -10,6 +10,7 @@
 #include <libavcodec/avcodec.h>
 #include <stdint.h>
 
+#include "overlay/state.h"
 #include "relay/media/hls_live.h"
 #include "relay/media/media.h"
 #include "proto/flv.h"
@@ -24,6 +25,7 @@ typedef struct rl_stream_s {
     rl_ingest_t *ingest;  /* the publisher, NULL while offline */
     rl_media_t *media;    /* its worker, while on air (live, or within the grace time) */
     rl_hls_t *hls;        /* its HLS window, from the first publish until it is deleted */
+    ov_state_t *overlay;  /* what the product card shows, as Redis last confirmed it; owned */
     double offline_since; /* rl_now() when the last publisher left */
     double live_since;    /* rl_now() */
     double last_media;    /* rl_now() of the last audio or video message */
@@ -58,6 +60,12 @@ void rl_stream_free_all(rl_server_t *srv);
 void rl_stream_reap_workers(rl_server_t *srv, int wait);
 /* Shutting down: every worker ends its playlists and exits. */
 void rl_stream_off_air_all(rl_server_t *srv);
+
+/* Network thread: the product card's new state, as Redis confirmed it; takes over the caller's
+ * reference. Replaces st->overlay and hands a reference to the worker if one runs; a worker
+ * started later gets the current state as it starts. NULL (nothing known) leaves a running
+ * worker's card as it was. */
+void rl_stream_set_overlay(rl_server_t *srv, rl_stream_t *st, ov_state_t *s);
 
 /* Network thread: a publisher takes the stream over / leaves it. */
 int rl_stream_go_live(rl_server_t *srv, rl_stream_t *st, rl_ingest_t *in, const char *peer);
