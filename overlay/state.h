@@ -13,20 +13,27 @@
 
 typedef struct ov_state_s {
     atomic_int refs;
-    /* Redis's sequence number for the stream (the `seq` field the commerce functions keep):
-     * increases with every change, so a larger version is always newer. */
+    /* Increases with every state published for the stream (the relay's own count): a worker
+     * redraws and stamps a frame when it changes. */
     uint64_t version;
+    /* Redis's change counter for the stream (docs/COMMERCE.md `S:seq`) this state reflects. A
+     * flash sale that ends by its clock changes the state without a new seq. */
+    uint64_t seq;
     int pinned; /* 0: no product pinned, no card */
     char product_id[64];
-    char *name;           /* UTF-8 as the operator typed it: drawn literally, never as markup */
-    char currency[4];     /* ISO 4217 code, "CNY" */
-    int64_t price;        /* minor units: the price charged now (the flash price during a sale) */
+    char *name;            /* UTF-8 as the operator typed it: drawn literally, never as markup */
+    char currency[4];      /* ISO 4217 code, "CNY" */
+    int64_t price;         /* minor units: the price charged now (the flash price during a sale) */
+    int64_t product_price; /* the price charged when no flash sale runs (after flash_ends_ms) */
     int64_t regular_price; /* the product's own price; shown struck through while price < it */
-    int64_t sold;         /* units sold, all time */
-    int64_t stock;        /* units left */
-    int flash;            /* a flash sale for this product runs */
-    int64_t flash_ends_ms; /* wall clock (ms since the epoch, Redis's TIME) when the sale ends */
-    int64_t flash_left;   /* units left at the flash price */
+    int64_t sold;          /* units sold, all time */
+    int64_t stock;         /* units left */
+    int flash;             /* a flash sale for this product runs */
+    /* Wall clock (ms since the epoch, Redis's TIME) when the sale ends. From then on Redis charges
+     * product_price, so a frame shown at or after it shows product_price and no countdown, even
+     * before the relay has published the state without the sale. */
+    int64_t flash_ends_ms;
+    int64_t flash_left; /* units left at the flash price */
     /* The product's image, scaled to at most OV_THUMB_MAX on each side: cairo's ARGB32
      * (premultiplied, native-endian 32-bit pixels), stride thumb_w * 4. NULL: no image. */
     AVBufferRef *thumb;

@@ -20,6 +20,7 @@
 #include "relay/http/http.h"
 #include "relay/routes/routes.h"
 #include "relay/ingest/ingest.h"
+#include "relay/commerce/commerce.h"
 #include "relay/live/keys.h"
 #include "relay/core/log.h"
 #include "relay/media/media.h"
@@ -48,6 +49,7 @@ static void on_tick(uv_timer_t *t)
 
     rl_ingest_tick(srv);
     rl_stream_tick(srv);
+    rl_commerce_tick(srv);
     rl_route_hls_tick(srv);
 }
 
@@ -70,6 +72,7 @@ static void stop(rl_server_t *srv)
         lws_context_destroy(srv->ctx); /* closes every connection: streams go offline */
     rl_stream_off_air_all(srv);
     rl_stream_reap_workers(srv, 1);
+    rl_commerce_free(srv);
     rl_redis_free(&srv->redis);
     uv_timer_stop(&srv->tick);
     uv_timer_stop(&srv->deadlines);
@@ -224,6 +227,7 @@ static int create_lws(rl_server_t *srv, char *err, size_t errlen)
 static void on_redis_ready(void *owner)
 {
     rl_keys_load_all(owner);
+    rl_commerce_on_ready(owner);
 }
 
 static void init_handles(rl_server_t *srv)
@@ -263,6 +267,8 @@ int rl_relay_init(rl_server_t *srv, rl_config_t *cfg, char *err, size_t errlen)
     if (!(srv->redis = rl_redis_new(&srv->loop, cfg->redis, cfg->redis_timeout_ms, err, errlen)))
         return -EINVAL;
     rl_redis_on_ready(srv->redis, on_redis_ready, srv);
+    if ((rc = rl_commerce_init(srv, err, errlen)) < 0)
+        return rc;
     return create_lws(srv, err, errlen);
 }
 

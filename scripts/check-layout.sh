@@ -15,7 +15,8 @@ declare -A may=(
   [relay/live]="relay/core relay/media relay/net proto overlay"
   [relay/ingest]="relay/core relay/net relay/live proto"
   [relay/http]="relay/core relay/net"
-  [relay/routes]="relay/core relay/net relay/live relay/media relay/ingest relay/http proto"
+  [relay/commerce]="relay/core relay/net relay/live relay/media overlay proto"
+  [relay/routes]="relay/core relay/net relay/live relay/media relay/ingest relay/http relay/commerce proto overlay"
 )
 # The worker thread's world never sees the network thread's libraries.
 no_net_libs="relay/core relay/media proto overlay"

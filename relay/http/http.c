@@ -123,11 +123,48 @@ int rl_http_valid_id(const char *s)
     return n > 0 && n < 32 && !s[n];
 }
 
+/* A {sub} segment: letters, digits and "._-:", 1 to 63 of them, up to the next '/' or the end. */
+static size_t segment_len(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:");
+
+    return n < 64 && (s[n] == '/' || !s[n]) ? n : 0;
+}
+
+/* Whether path fits a template "A{id}B" or "A{id}B{sub}C" (A, B, C literal); the id goes to id
+ * (a valid stream id), the segment to sub. */
+static int template_fits(const char *tpl, const char *path, char *id, char *sub, size_t subsize)
+{
+    const char *hole = strstr(tpl, "{id}"), *b = hole + 4, *shole = strstr(b, "{sub}");
+    size_t pre = hole - tpl, blen = shole ? (size_t)(shole - b) : strlen(b), idlen, sublen;
+    const char *p = path + pre;
+
+    if (strncmp(path, tpl, pre))
+        return 0;
+    idlen = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789");
+    if (idlen == 0 || idlen >= 32 || strncmp(p + idlen, b, blen))
+        return 0;
+    memcpy(id, p, idlen);
+    id[idlen] = '\0';
+    p += idlen + blen;
+    sub[0] = '\0';
+    if (!shole)
+        return !*p;
+    if (!(sublen = segment_len(p)) || sublen >= subsize || strcmp(p + sublen, shole + 5))
+        return 0;
+    memcpy(sub, p, sublen);
+    sub[sublen] = '\0';
+    return 1;
+}
+
 /* Whether the path fits the route: exactly, or the prefix followed by an id or by anything. */
-static int path_fits(const rl_route_t *rt, const char *path, size_t n)
+static int path_fits(const rl_route_t *rt, const char *path, size_t n, char *id, char *sub,
+                     size_t subsize)
 {
     if (rt->arg == RL_ROUTE_EXACT)
         return !strcmp(path, rt->path);
+    if (rt->arg == RL_ROUTE_SUB)
+        return template_fits(rt->path, path, id, sub, subsize);
     return !strncmp(path, rt->path, n) && (rt->arg != RL_ROUTE_ID || rl_http_valid_id(path + n));
 }
 
@@ -136,11 +173,12 @@ static void dispatch(rl_http_req_t *r)
     const rl_route_t *rt;
     size_t n;
     int path_matched = 0;
+    char id[32];
 
     for (size_t i = 0; i < r->srv->nroutes; i++) {
         rt = &r->srv->routes[i];
         n = strlen(rt->path);
-        if (!path_fits(rt, r->path, n))
+        if (!path_fits(rt, r->path, n, id, r->sub, sizeof(r->sub)))
             continue;
         path_matched = 1;
         if (rt->method != r->method)
@@ -149,7 +187,9 @@ static void dispatch(rl_http_req_t *r)
             rl_http_error(r, 401, "operator bearer token required");
             return;
         }
-        rt->fn(r, r->path + (rt->arg != RL_ROUTE_EXACT ? n : 0));
+        rt->fn(r, rt->arg == RL_ROUTE_SUB     ? id
+                  : rt->arg != RL_ROUTE_EXACT ? r->path + n
+                                              : r->path + strlen(r->path));
         return;
     }
     rl_http_error(r, path_matched ? 405 : 404, path_matched ? "method not allowed" : "not found");
@@ -213,6 +253,10 @@ static rl_method_t method_of(struct lws *wsi)
         return RL_GET;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
         return RL_POST;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI))
+        return RL_PUT;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI))
+        return RL_PATCH;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
         return RL_DELETE;
     return RL_OTHER;
@@ -244,8 +288,8 @@ static int on_http(rl_http_req_t *r, struct lws *wsi, const char *path)
         return 0;
     }
     av_strlcpy(r->path, path, sizeof(r->path));
-    /* A POST with a body is dispatched once the body is complete. */
-    if (r->method == RL_POST &&
+    /* A request with a body is dispatched once the body is complete. */
+    if ((r->method == RL_POST || r->method == RL_PUT || r->method == RL_PATCH) &&
         lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atol(cl) > 0)
         return 0;
     /* A GET answered at once is written before returning (lws allows writing from the HTTP

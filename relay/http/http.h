@@ -17,7 +17,7 @@
 
 #define RL_HTTP_BODY_MAX 16384
 
-typedef enum { RL_GET, RL_POST, RL_DELETE, RL_OTHER } rl_method_t;
+typedef enum { RL_GET, RL_POST, RL_PUT, RL_PATCH, RL_DELETE, RL_OTHER } rl_method_t;
 
 typedef struct rl_http_req_s rl_http_req_t;
 
@@ -25,8 +25,11 @@ typedef struct rl_http_req_s rl_http_req_t;
 typedef void (*rl_route_fn)(rl_http_req_t *r, const char *arg);
 
 /* One row of the route table: method, path prefix, what may follow it (RL_ROUTE_EXACT nothing,
- * RL_ROUTE_ID a stream id, RL_ROUTE_REST anything), whether the operator token is required. */
-enum { RL_ROUTE_EXACT, RL_ROUTE_ID, RL_ROUTE_REST };
+ * RL_ROUTE_ID a stream id, RL_ROUTE_REST anything), whether the operator token is required.
+ * RL_ROUTE_SUB paths are templates of a stream's sub-resource, "/api/v1/streams/{id}/orders" or
+ * "/api/v1/streams/{id}/products/{sub}/image": the handler's arg is the id, and {sub} (one path
+ * segment of letters, digits and "._-:", a product id say) is copied into r->sub. */
+enum { RL_ROUTE_EXACT, RL_ROUTE_ID, RL_ROUTE_REST, RL_ROUTE_SUB };
 struct rl_route_s {
     rl_method_t method;
     const char *path;
@@ -42,6 +45,7 @@ struct rl_http_req_s {
     uint64_t id;
     rl_method_t method;
     char path[256];
+    char sub[64]; /* RL_ROUTE_SUB: the segment {sub} matched */
     char *body;
     size_t body_len;
     int too_big;

@@ -482,6 +482,25 @@ static json_t *renditions_json(const rl_stream_t *st)
     return arr;
 }
 
+/* What the card shows now, as Redis last confirmed it; null before the first snapshot. */
+static json_t *card_json(const ov_state_t *s)
+{
+    if (!s)
+        return json_null();
+    if (!s->pinned)
+        return json_pack("{s:I, s:I, s:b}", "version", (json_int_t)s->version, "seq",
+                         (json_int_t)s->seq, "pinned", 0);
+    return json_pack("{s:I, s:I, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "version",
+                     (json_int_t)s->version, "seq", (json_int_t)s->seq, "pinned", 1, "product",
+                     s->product_id, "name", s->name ? s->name : "", "currency", s->currency,
+                     "price", (json_int_t)s->price, "regular_price", (json_int_t)s->regular_price,
+                     "sold", (json_int_t)s->sold, "stock", (json_int_t)s->stock, "image",
+                     s->thumb != NULL, "flash",
+                     s->flash ? json_pack("{s:I, s:I}", "ends_ms", (json_int_t)s->flash_ends_ms,
+                                          "left", (json_int_t)s->flash_left)
+                              : json_null());
+}
+
 json_t *rl_stream_json(const rl_stream_t *st)
 {
     int live = st->ingest != NULL;
@@ -489,11 +508,11 @@ json_t *rl_stream_json(const rl_stream_t *st)
     char hls[64];
 
     snprintf(hls, sizeof(hls), "/hls/%s/master.m3u8", st->id);
-    return json_pack("{s:s, s:s, s:b, s:b, s:f, s:I, s:o, s:o, s:I, s:s, s:o}", "id", st->id,
+    return json_pack("{s:s, s:s, s:b, s:b, s:f, s:I, s:o, s:o, s:I, s:s, s:o, s:o}", "id", st->id,
                      "title", st->title, "live", live, "on_air", st->media != NULL, "uptime_s",
                      live ? rl_now() - st->live_since : 0.0, "sessions", (json_int_t)st->sessions,
                      "video", live ? video_json(st) : json_null(), "audio",
                      live ? audio_json(st) : json_null(), "dropped_packets",
                      (json_int_t)(ms ? atomic_load(&ms->dropped) : 0), "hls_url", hls, "renditions",
-                     renditions_json(st));
+                     renditions_json(st), "card", card_json(st->overlay));
 }

@@ -25,7 +25,6 @@ typedef struct rl_stream_s {
     rl_ingest_t *ingest;  /* the publisher, NULL while offline */
     rl_media_t *media;    /* its worker, while on air (live, or within the grace time) */
     rl_hls_t *hls;        /* its HLS window, from the first publish until it is deleted */
-    ov_state_t *overlay;  /* what the product card shows, as Redis last confirmed it; owned */
     double offline_since; /* rl_now() when the last publisher left */
     double live_since;    /* rl_now() */
     double last_media;    /* rl_now() of the last audio or video message */
@@ -49,6 +48,7 @@ typedef struct rl_stream_s {
     uint64_t bytes_hist[RL_RATE_WINDOW + 1], frames_hist[RL_RATE_WINDOW + 1];
     int hist_n;
     double kbps, fps;
+    ov_state_t *overlay; /* what the card shows, as Redis last confirmed it; NULL: not loaded */
 } rl_stream_t;
 
 rl_stream_t *rl_stream_find(rl_server_t *srv, const char *id);

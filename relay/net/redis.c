@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include "relay/core/backoff.h"
@@ -24,6 +25,7 @@
 /* A connection is given twice a request's time: the request gives up first (503), and the
  * connection is remade only once it is clearly stuck, so a brief stall costs no reconnect. */
 #define CONN_TIMEOUTS 2
+#define ROLE(r)       ((r)->sub_pattern ? "subscriber" : "commands")
 
 struct rl_redis_s {
     uv_loop_t *loop;
@@ -45,6 +47,10 @@ struct rl_redis_s {
     void (*on_ready)(void *);
     void *owner;
     char desc[300];
+    /* A subscriber connection (rl_redis_psubscribe): its pattern and where messages go. */
+    char *sub_pattern;
+    rl_redis_msg_cb on_msg;
+    void *msg_owner;
 };
 
 typedef struct req_s {
@@ -216,16 +222,18 @@ static void became_ready(rl_redis_t *r)
     if (r->down_since) {
         r->outage_total += now - r->down_since;
         r->reconnects++;
-        rl_info("redis_ready", "redis=%s db=%d outage_s=%.1f attempts=%u", r->desc, r->db,
-                now - r->down_since, r->tries);
+        rl_info("redis_ready", "redis=%s db=%d role=%s outage_s=%.1f attempts=%u", r->desc, r->db,
+                ROLE(r), now - r->down_since, r->tries);
         r->down_since = 0;
     } else {
-        rl_info("redis_ready", "redis=%s db=%d", r->desc, r->db);
+        rl_info("redis_ready", "redis=%s db=%d role=%s", r->desc, r->db, ROLE(r));
     }
     r->tries = 0;
     if (r->on_ready)
         r->on_ready(r->owner);
 }
+
+static void send_psubscribe(rl_redis_t *r);
 
 static void on_select(redisAsyncContext *ac, void *reply, void *priv)
 {
@@ -240,7 +248,10 @@ static void on_select(redisAsyncContext *ac, void *reply, void *priv)
         drop(r, ac, why);
         return;
     }
-    became_ready(r);
+    if (r->sub_pattern)
+        send_psubscribe(r); /* ready once Redis confirms the subscription */
+    else
+        became_ready(r);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -322,10 +333,55 @@ static void watch_cb(uv_timer_t *t)
     } else if (r->ping_sent) {
         if (now - r->ping_sent > limit)
             timed_out(r, "heartbeat PING not answered");
-    } else if (now - r->last_pong >= HEARTBEAT_S &&
-               redisAsyncCommand(r->ac, on_pong, r, "PING") == REDIS_OK) {
-        r->ping_sent = now;
+    } else if (now - r->last_pong >= HEARTBEAT_S) {
+        if (r->sub_pattern)
+            send_psubscribe(r);
+        else if (redisAsyncCommand(r->ac, on_pong, r, "PING") == REDIS_OK)
+            r->ping_sent = now;
     }
+}
+
+/* ---- a subscriber connection ----
+ *
+ * A subscribed connection accepts no PING in RESP2 that hiredis 0.14 could match to its
+ * callback, so the heartbeat subscribes to the same pattern again: Redis confirms it, changing
+ * nothing, and the confirmation is the pong. The first confirmation makes the connection ready,
+ * so whoever reloads state on ready cannot miss an event published after the reload. */
+
+static void on_sub(redisAsyncContext *ac, void *reply, void *priv)
+{
+    rl_redis_t *r = priv;
+    redisReply *rep = reply;
+
+    if (ac != r->ac || !rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
+        rep->element[0]->type != REDIS_REPLY_STRING)
+        return; /* stale, freed, or a confirmation hiredis already handled */
+    if (!strcasecmp(rep->element[0]->str, "psubscribe")) {
+        r->ping_sent = 0;
+        r->last_pong = rl_now();
+        if (!r->ready)
+            became_ready(r);
+    } else if (!strcasecmp(rep->element[0]->str, "pmessage") && rep->elements == 4 &&
+               rep->element[2]->type == REDIS_REPLY_STRING &&
+               rep->element[3]->type == REDIS_REPLY_STRING) {
+        r->on_msg(r->msg_owner, rep->element[2]->str, rep->element[3]->str, rep->element[3]->len);
+    }
+}
+
+static void send_psubscribe(rl_redis_t *r)
+{
+    if (redisAsyncCommand(r->ac, on_sub, r, "PSUBSCRIBE %s", r->sub_pattern) == REDIS_OK)
+        r->ping_sent = rl_now();
+}
+
+int rl_redis_psubscribe(rl_redis_t *r, const char *pattern, rl_redis_msg_cb cb, void *owner)
+{
+    free(r->sub_pattern);
+    if (!(r->sub_pattern = strdup(pattern)))
+        return -ENOMEM;
+    r->on_msg = cb;
+    r->msg_owner = owner;
+    return 0;
 }
 
 /* ---- public ---- */
@@ -398,8 +454,10 @@ static void timer_closed(uv_handle_t *h)
 {
     rl_redis_t *r = h->data;
 
-    if (!--r->handles_open)
+    if (!--r->handles_open) {
+        free(r->sub_pattern);
         free(r);
+    }
 }
 
 void rl_redis_free(rl_redis_t **pr)

@@ -44,6 +44,12 @@ void rl_redis_count_timeout(rl_redis_t *r);
 int rl_redis_cmd(rl_redis_t *r, rl_redis_cb cb, void *owner, uint64_t token, int argc,
                  const char **argv);
 
+/* A message on a channel the connection subscribed to; channel and payload are borrowed. */
+typedef void (*rl_redis_msg_cb)(void *owner, const char *channel, const char *payload, size_t len);
+/* Makes r a subscriber connection (call it right after rl_redis_new): on every (re)connect it
+ * subscribes to pattern, and becomes ready (on_ready) once Redis confirmed it. It then takes no
+ * commands (rl_redis_cmd). Returns 0 or -ENOMEM. */
+int rl_redis_psubscribe(rl_redis_t *r, const char *pattern, rl_redis_msg_cb cb, void *owner);
 /* Parses a Redis URL; exposed for tests. Returns 0 or -EINVAL. */
 int rl_redis_parse_url(const char *url, char *host, size_t hostlen, int *port, char *path,
                        size_t pathlen, int *db);

@@ -51,6 +51,7 @@ typedef struct rl_server_s {
     uv_async_t wake;      /* media workers that finished */
     struct lws_context *ctx;
     rl_redis_t *redis;
+    struct rl_commerce_s *commerce; /* relay/commerce: the library, the subscriber, card states */
     rl_stream_t **streams;
     int nstreams, streams_cap;
     rl_ingest_t *ingests; /* linked list of RTMP connections */

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "relay/commerce/commerce.h"
 #include "relay/live/stream.h"
 #include "relay/net/redis.h"
 
@@ -58,6 +59,22 @@ static void redis_families(FILE *f, const rl_redis_t *redis)
     family(f, "shopcast_redis_outage_seconds_total", "counter", ONE(st.outage_s));
 }
 
+static void commerce_families(FILE *f, const rl_server_t *srv)
+{
+    rl_commerce_stats_t st;
+
+    rl_commerce_stats(srv, &st);
+    family(f, "shopcast_commerce_library_loaded", "gauge", ONE(st.library_loaded));
+    family(f, "shopcast_commerce_subscriber_up", "gauge", ONE(st.subscriber_up));
+    family(f, "shopcast_commerce_events_total", "counter", ONE(st.events));
+    family(f, "shopcast_commerce_reloads_total", "counter", ONE(st.reloads));
+    family(f, "shopcast_card_states_total", "counter", ONE(st.states));
+    family(f, "shopcast_card_images_total", "counter",
+           (sample_t[]){ { "result=\"ok\"", (double)(st.images - st.bad_images) },
+                         { "result=\"bad\"", (double)st.bad_images } },
+           2);
+}
+
 void rl_route_metrics(rl_http_req_t *r, const char *arg)
 {
     char *buf = NULL;
@@ -75,6 +92,7 @@ void rl_route_metrics(rl_http_req_t *r, const char *arg)
     rtmp_families(f, r->srv);
     family(f, "shopcast_streams_live", "gauge", ONE(live));
     redis_families(f, r->srv->redis);
+    commerce_families(f, r->srv);
     fclose(f);
     rl_http_respond_text(r, 200, "text/plain; version=0.0.4", buf, len);
 }

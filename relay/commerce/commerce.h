@@ -1,0 +1,44 @@
+/* Commerce on the relay's side: the shopcast FUNCTION library in Redis, and the card's state.
+ *
+ * Network thread only. The catalog, the pinned product, flash sales and orders live in Redis
+ * (docs/COMMERCE.md); every change is one call of the library, which shopcast loads on each
+ * connect. A second Redis connection subscribes to every stream's events; each event carries
+ * the snapshot of what the card shows, which becomes a new immutable ov_state_t for the stream's
+ * worker. After every (re)subscription each stream's snapshot is reloaded, so an event lost
+ * while Redis was away never leaves a stale card; while Redis is down the card keeps the last
+ * state Redis confirmed. */
+#ifndef RELAY_COMMERCE_H
+#define RELAY_COMMERCE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "relay/net/server.h"
+
+typedef struct rl_commerce_s rl_commerce_t;
+
+/* Opens the subscriber connection. Returns 0, or a negative error with err filled. */
+int rl_commerce_init(rl_server_t *srv, char *err, size_t errlen);
+void rl_commerce_free(rl_server_t *srv);
+/* The main Redis connection is (again) ready: loads the library, checks durability. */
+void rl_commerce_on_ready(rl_server_t *srv);
+/* Once a second: loads the snapshot of streams not yet loaded, and of flash sales that ended by
+ * their clock; forgets streams that were deleted. */
+void rl_commerce_tick(rl_server_t *srv);
+/* The library loaded on the current connection: functions may be called. */
+int rl_commerce_ready(const rl_server_t *srv);
+
+/* What /metrics reports of commerce. */
+typedef struct rl_commerce_stats_s {
+    int library_loaded, subscriber_up;
+    uint64_t events, reloads, states, images, bad_images;
+} rl_commerce_stats_t;
+void rl_commerce_stats(const rl_server_t *srv, rl_commerce_stats_t *st);
+
+/* The stream's own hash, "<prefix>stream:{<id>}": the one key every function takes. */
+void rl_commerce_key(const rl_server_t *srv, const char *id, char *dst, size_t size);
+
+/* The snapshot Redis confirmed last for a stream (docs/COMMERCE.md), borrowed; NULL if none yet. */
+const json_t *rl_commerce_snapshot(const rl_server_t *srv, const char *id);
+
+#endif
