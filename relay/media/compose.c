@@ -1,8 +1,10 @@
 /* Compose: the product card burned into each source frame, and the stamp of each change.
  *
  * Invariants: only the slot is shared with the network thread; cur is the state the card shows
- * and stamped the one the latest stamp describes (both owned); changed is set exactly while cur
- * shows something other than stamped; stamp seqs only increase. */
+ * and stamped what the latest stamp describes (its state owned); a frame is stamped exactly when
+ * what cur shows at its date differs from stamped, or it is the first; stamp seqs only increase.
+ * What a state shows depends on the date: a flash sale ends by its clock (ov_state_t), and the
+ * frame where it ends is a change even before the relay publishes the state without it. */
 #include "relay/media/compose.h"
 
 #include <libavutil/avstring.h>
@@ -13,13 +15,21 @@
 #include "proto/sei.h"
 #include "relay/core/log.h"
 
+/* What a state shows at a given date. */
+typedef struct view_s {
+    ov_state_t *s; /* NULL or not pinned: no card */
+    int flash;     /* the sale still runs */
+    int64_t price; /* the price charged then */
+} view_t;
+
 struct rl_compose_s {
     char stream_id[64];
     ov_slot_t slot;
     /* worker thread only below */
-    ov_state_t *cur, *stamped;
-    int changed;
-    rl_stamp_t last; /* the latest stamp; seq 0 before the first */
+    ov_state_t *cur;
+    view_t stamped; /* holds a reference to its state */
+    int first;
+    rl_stamp_t last; /* the latest stamp */
     uint64_t next_seq;
     ov_card_t *card; /* for the picture below; NULL if it could not be made */
     int card_w, card_h, card_fmt, card_cs, card_range;
@@ -35,7 +45,7 @@ rl_compose_t *rl_compose_new(const char *stream_id, uint64_t first_seq)
     av_strlcpy(c->stream_id, stream_id, sizeof(c->stream_id));
     atomic_init(&c->slot.next, NULL);
     c->next_seq = first_seq;
-    c->changed = 1; /* the first frame says what the card shows */
+    c->first = 1; /* the first frame says what the card shows */
     return c;
 }
 
@@ -47,7 +57,7 @@ void rl_compose_free(rl_compose_t **pc)
         return;
     ov_slot_clear(&c->slot);
     ov_state_unref(&c->cur);
-    ov_state_unref(&c->stamped);
+    ov_state_unref(&c->stamped.s);
     ov_card_free(&c->card);
     free(c);
     *pc = NULL;
@@ -73,18 +83,32 @@ static int same_thumb(const ov_state_t *a, const ov_state_t *b)
              !memcmp(a->thumb->data, b->thumb->data, a->thumb->size)));
 }
 
-/* Does the card show a and b alike? Nothing pinned shows nothing, whatever else differs. */
-static int shows_alike(const ov_state_t *a, const ov_state_t *b)
+/* At or after flash_ends_ms Redis charges product_price, and the card shows no sale. */
+static view_t view_at(ov_state_t *s, int64_t now_ms)
 {
-    int pa = a && a->pinned, pb = b && b->pinned;
+    view_t v = { s, 0, 0 };
 
-    if (!pa || !pb)
-        return pa == pb;
-    return !strcmp(a->product_id, b->product_id) && same_text(a->name, b->name) &&
-           !strcmp(a->currency, b->currency) && a->price == b->price &&
-           a->regular_price == b->regular_price && a->sold == b->sold && a->stock == b->stock &&
-           a->flash == b->flash && a->flash_ends_ms == b->flash_ends_ms &&
-           a->flash_left == b->flash_left && same_thumb(a, b);
+    if (!s || !s->pinned)
+        return (view_t){ 0 };
+    v.flash = s->flash && now_ms < s->flash_ends_ms;
+    v.price = s->flash && !v.flash ? s->product_price : s->price;
+    return v;
+}
+
+/* Does the card show a and b alike? Nothing pinned shows nothing, whatever else differs. */
+static int shows_alike(const view_t *a, const view_t *b)
+{
+    const ov_state_t *x = a->s, *y = b->s;
+
+    if (!x || !y)
+        return x == y;
+    return !strcmp(x->product_id, y->product_id) && same_text(x->name, y->name) &&
+           !strcmp(x->currency, y->currency) && a->price == b->price &&
+           x->regular_price == y->regular_price && x->sold == y->sold && x->stock == y->stock &&
+           a->flash == b->flash &&
+           (!a->flash ||
+            (x->flash_ends_ms == y->flash_ends_ms && x->flash_left == y->flash_left)) &&
+           same_thumb(x, y);
 }
 
 /* The newest published state, if any, becomes what the card shows. */
@@ -96,7 +120,6 @@ static void take_state(rl_compose_t *c)
         return;
     ov_state_unref(&c->cur);
     c->cur = s;
-    c->changed |= !shows_alike(c->cur, c->stamped);
 }
 
 /* Does the card made for the last picture fit f? Frames that leave their colours unspecified
@@ -157,26 +180,28 @@ static void copy_product(char *dst, size_t size, const char *src)
             *p = '_';
 }
 
-static void make_stamp(rl_compose_t *c, const AVFrame *f, int64_t pdt_ms, rl_stamp_t *out)
+static void make_stamp(rl_compose_t *c, const view_t *v, int64_t pdt_ms, int64_t media_ms,
+                       rl_stamp_t *out)
 {
-    const ov_state_t *s = c->cur;
-    int pinned = s && s->pinned;
+    const ov_state_t *s = v->s;
 
     *out = (rl_stamp_t){ .seq = c->next_seq++,
-                         .version = s ? s->version : 0,
-                         .pts_ms = f->pts,
+                         .version = c->cur ? c->cur->version : 0,
+                         .state_seq = c->cur ? c->cur->seq : 0,
+                         .pts_ms = media_ms,
                          .pdt_ms = pdt_ms,
-                         .pinned = pinned,
-                         .price = pinned ? s->price : 0,
-                         .sold = pinned ? s->sold : 0,
-                         .stock = pinned ? s->stock : 0,
-                         .flash = pinned && s->flash };
-    if (pinned)
+                         .pinned = s != NULL,
+                         .price = v->price,
+                         .sold = s ? s->sold : 0,
+                         .stock = s ? s->stock : 0,
+                         .flash = v->flash };
+    if (s)
         copy_product(out->product, sizeof(out->product), s->product_id);
     c->last = *out;
-    ov_state_unref(&c->stamped);
-    c->stamped = ov_state_ref(c->cur);
-    c->changed = 0;
+    ov_state_unref(&c->stamped.s);
+    c->stamped = *v;
+    ov_state_ref(v->s);
+    c->first = 0;
 }
 
 /* shopcast's stamp as the frame's only user-data-unregistered SEI. */
@@ -191,16 +216,19 @@ static void put_sei(rl_compose_t *c, AVFrame *f)
         memcpy(sd->data, buf, (size_t)n);
 }
 
-int rl_compose_frame(rl_compose_t *c, AVFrame *f, int64_t pdt_ms, rl_stamp_t *stamp)
+int rl_compose_frame(rl_compose_t *c, AVFrame *f, int64_t pdt_ms, int64_t media_ms,
+                     rl_stamp_t *stamp)
 {
+    view_t v;
     int fresh;
 
     take_state(c);
     draw_card(c, f, pdt_ms);
     av_frame_remove_side_data(f, AV_FRAME_DATA_SEI_UNREGISTERED); /* the publisher's */
-    fresh = c->changed;
+    v = view_at(c->cur, pdt_ms);
+    fresh = c->first || !shows_alike(&v, &c->stamped);
     if (fresh)
-        make_stamp(c, f, pdt_ms, stamp);
+        make_stamp(c, &v, pdt_ms, media_ms, stamp);
     /* A player that joins at a keyframe learns what the card shows from it. */
     if (fresh || f->pict_type == AV_PICTURE_TYPE_I)
         put_sei(c, f);

@@ -26,9 +26,11 @@ void rl_compose_free(rl_compose_t **c);
 void rl_compose_publish(rl_compose_t *c, ov_state_t *s);
 
 /* Worker: draws the card into f (8-bit 4:2:0, shown at pdt_ms on the wall clock, which drives the
- * countdown) and puts shopcast's SEI on it when it is the first frame of a change or a keyframe
- * (pict_type I), replacing any other user-data-unregistered SEI it carried. Returns 1 with *stamp
- * filled when f is the first frame of a change, 0 otherwise. */
-int rl_compose_frame(rl_compose_t *c, AVFrame *f, int64_t pdt_ms, rl_stamp_t *stamp);
+ * countdown; at media_ms in the output's timeline) and puts shopcast's SEI on it when it is the
+ * first frame of a change or a keyframe (pict_type I), replacing any other user-data-unregistered
+ * SEI it carried. Returns 1 with *stamp filled when f is the first frame of a change, 0
+ * otherwise. */
+int rl_compose_frame(rl_compose_t *c, AVFrame *f, int64_t pdt_ms, int64_t media_ms,
+                     rl_stamp_t *stamp);
 
 #endif

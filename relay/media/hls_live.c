@@ -663,7 +663,7 @@ static void fill_reports(rl_hls_t *h, const rung_t *self, hls_report_t *rep, cha
 }
 
 #define RANGE_CLASS "com.shopcast.product"
-#define RANGE_ATTRS 7
+#define RANGE_ATTRS 8
 
 /* The text of one stamp's EXT-X-DATERANGE. */
 typedef struct range_text_s {
@@ -686,6 +686,7 @@ static void stamp_range(const rl_stamp_t *s, hls_daterange_t *r, range_text_t *t
     t->attrs[4] = (hls_attr_t){ "VERSION", NULL, (int64_t)(s->version & INT64_MAX) };
     t->attrs[5] = (hls_attr_t){ "SEQ", NULL, (int64_t)(s->seq & INT64_MAX) };
     t->attrs[6] = (hls_attr_t){ "PTS", NULL, non_negative(s->pts_ms) };
+    t->attrs[7] = (hls_attr_t){ "REDIS-SEQ", NULL, (int64_t)(s->state_seq & INT64_MAX) };
     *r = (hls_daterange_t){ t->id, RANGE_CLASS, s->pdt_ms, t->attrs, RANGE_ATTRS };
 }
 

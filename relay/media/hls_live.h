@@ -29,13 +29,14 @@ typedef struct rl_hls_rung_s {
 /* A change of what the product card shows, stamped with the first frame that shows it: the same
  * frame in every rung, since the card is blended before scaling. */
 typedef struct rl_stamp_s {
-    uint64_t seq;     /* increases for the stream, across workers and restarts */
-    uint64_t version; /* the overlay state's version (Redis's seq for the stream) */
-    int64_t pts_ms;   /* the frame's presentation time on the stream's output timeline */
-    int64_t pdt_ms;   /* its PROGRAM-DATE-TIME, Unix ms */
+    uint64_t seq;       /* increases for the stream, across workers and restarts */
+    uint64_t version;   /* the overlay state's version (ov_state_t: the relay's count) */
+    uint64_t state_seq; /* Redis's change counter the state reflects (an order's reply has it) */
+    int64_t pts_ms;     /* the frame's presentation time in the rungs' fMP4 (as demuxed), ms */
+    int64_t pdt_ms;     /* its PROGRAM-DATE-TIME, Unix ms */
     int pinned;
     char product[64]; /* the pinned product's id, "" when nothing is pinned; no '"' or controls */
-    int64_t price;    /* minor units, the price charged (the flash price during a sale) */
+    int64_t price;    /* minor units, charged at that frame (the flash price during a sale) */
     int64_t sold, stock;
     int flash;
 } rl_stamp_t;

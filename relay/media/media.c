@@ -355,11 +355,13 @@ static void on_encoded(void *opaque, int rung, AVPacket *pkt)
 static void compose(void *opaque, AVFrame *f)
 {
     rl_media_t *m = opaque;
+    int64_t pdt, media;
     rl_stamp_t s;
 
-    if (packager_due(m)) /* this frame starts new muxers: the dates follow the wall clock anew */
-        rl_packager_reanchor(m->pk);
-    if (rl_compose_frame(m->compose, f, rl_packager_pdt(m->pk, f->pts), &s) > 0)
+    if (packager_due(m)) /* this frame starts new muxers */
+        rl_packager_restart_due(m->pk);
+    rl_packager_frame_times(m->pk, f->pts, f->pict_type == AV_PICTURE_TYPE_I, &pdt, &media);
+    if (rl_compose_frame(m->compose, f, pdt, media, &s) > 0)
         rl_hls_post_stamp(m->hls, &s);
 }
 

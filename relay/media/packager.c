@@ -39,6 +39,8 @@ struct rl_packager_s {
     int init_id, next_init_id, configured;
     int64_t anchor_pts, anchor_wall; /* program date time = anchor_wall + (pts - anchor_pts) */
     int anchored;
+    int64_t origin; /* pts of the first keyframe of the current muxers: media time 0 */
+    int origin_due;
 };
 
 static int write_cb(void *opaque, uint8_t *data, int size)
@@ -212,14 +214,21 @@ static int64_t pdt_of(rl_packager_t *p, int64_t pts, int64_t ago_ms)
     return p->anchor_wall + (pts - p->anchor_pts);
 }
 
-int64_t rl_packager_pdt(rl_packager_t *p, int64_t pts)
+void rl_packager_frame_times(rl_packager_t *p, int64_t pts, int key, int64_t *pdt_ms,
+                             int64_t *media_ms)
 {
-    return pdt_of(p, pts, 0);
+    if (p->origin_due && key) {
+        p->origin = pts;
+        p->origin_due = 0;
+    }
+    *pdt_ms = pdt_of(p, pts, 0);
+    *media_ms = pts - p->origin;
 }
 
-void rl_packager_reanchor(rl_packager_t *p)
+void rl_packager_restart_due(rl_packager_t *p)
 {
     p->anchored = 0;
+    p->origin_due = 1;
 }
 
 static int flush_part(rl_packager_t *p, int i)

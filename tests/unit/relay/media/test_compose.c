@@ -47,7 +47,7 @@ static void grey(int key)
 static int frame(int key, rl_stamp_t *s)
 {
     grey(key);
-    return rl_compose_frame(c, f, 1000 + f->pts, s);
+    return rl_compose_frame(c, f, 1000 + f->pts, f->pts - 10, s);
 }
 
 static ov_state_t *pinned(uint64_t version, const char *product, int64_t sold)
@@ -59,7 +59,8 @@ static ov_state_t *pinned(uint64_t version, const char *product, int64_t sold)
     strcpy(s->product_id, product);
     strcpy(s->currency, "CNY");
     cr_assert_eq(ov_state_set_name(s, "柞水木耳"), 0);
-    s->price = s->regular_price = 1280;
+    s->seq = version * 3;
+    s->price = s->product_price = s->regular_price = 1280;
     s->sold = sold;
     s->stock = 100 - sold;
     return s;
@@ -99,7 +100,7 @@ Test(compose, the_first_frame_says_what_the_card_shows)
     cr_expect_eq(s.seq, SEQ0);
     cr_expect_eq(s.pinned, 0);
     cr_expect_str_eq(s.product, "");
-    cr_expect_eq(s.pts_ms, f->pts);
+    cr_expect_eq(s.pts_ms, f->pts - 10);
     cr_expect_eq(s.pdt_ms, 1000 + f->pts);
     cr_assert_eq(sei_of(f, &e), 1);
     cr_expect(e.seq == SEQ0 && e.version == 0);
@@ -118,6 +119,7 @@ Test(compose, a_pinned_product_is_stamped_on_the_first_frame_that_shows_it)
     cr_assert_eq(frame(0, &s), 1);
     cr_expect_eq(s.seq, SEQ0 + 1);
     cr_expect_eq(s.version, 7);
+    cr_expect_eq(s.state_seq, 21);
     cr_expect(s.pinned && !strcmp(s.product, "tea-01") && s.price == 1280 && s.sold == 3 &&
               s.stock == 97);
     cr_assert_eq(sei_of(f, &e), 1);
@@ -203,7 +205,7 @@ Test(compose, the_publishers_sei_is_replaced)
         sd = av_frame_new_side_data(f, AV_FRAME_DATA_SEI_UNREGISTERED, 20);
         memcpy(sd->data, x264_uuid, 16);
         memcpy(sd->data + 16, "x264", 4);
-        rl_compose_frame(c, f, 1000 + f->pts, &s);
+        rl_compose_frame(c, f, 1000 + f->pts, f->pts - 10, &s);
         cr_expect_eq(sei_of(f, &e), key, "key %d", key);
     }
 }
@@ -217,7 +219,7 @@ Test(compose, the_card_never_draws_into_a_buffer_the_decoder_holds)
     rl_compose_publish(c, pinned(1, "tea-01", 3));
     grey(0);
     cr_assert_eq(av_frame_ref(held, f), 0); /* as a reference frame of the decoder */
-    rl_compose_frame(c, f, 1000 + f->pts, &s);
+    rl_compose_frame(c, f, 1000 + f->pts, f->pts - 10, &s);
     cr_expect(luma_changed(f));
     cr_expect(!luma_changed(held), "the decoder's picture stays clean");
     av_frame_free(&held);
@@ -231,4 +233,26 @@ Test(compose, a_product_id_cannot_break_the_playlists_quotes)
     rl_compose_publish(c, pinned(1, "a\"b\nc", 3));
     cr_assert_eq(frame(0, &s), 1);
     cr_expect_str_eq(s.product, "a_b_c");
+}
+
+Test(compose, a_flash_sale_ending_by_its_clock_is_a_change_on_the_frame_where_it_ends)
+{
+    ov_state_t *sale = pinned(2, "tea-01", 3), *after;
+    rl_stamp_t s;
+
+    frame(0, &s);
+    sale->flash = 1;
+    sale->price = 990;
+    sale->flash_left = 10;
+    sale->flash_ends_ms = 1000 + pts + 3 * 33 + 10; /* between the third and fourth frame */
+    after = pinned(3, "tea-01", 3);
+    rl_compose_publish(c, sale);
+    cr_assert_eq(frame(0, &s), 1);
+    cr_expect(s.flash && s.price == 990);
+    cr_expect_eq(frame(0, &s), 0);
+    cr_expect_eq(frame(0, &s), 0);
+    cr_assert_eq(frame(0, &s), 1, "the sale ended at this frame's date");
+    cr_expect(!s.flash && s.price == 1280 && s.version == 2);
+    rl_compose_publish(c, after); /* the relay's state without the sale, later */
+    cr_expect_eq(frame(0, &s), 0, "shows what the frames already showed");
 }

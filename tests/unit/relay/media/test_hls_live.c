@@ -420,6 +420,7 @@ static rl_stamp_t stamp(uint64_t seq, int64_t pdt_ms)
 {
     rl_stamp_t s = { .seq = seq,
                      .version = seq * 10,
+                     .state_seq = seq * 100,
                      .pts_ms = 5000 + (pdt_ms - T0_MS),
                      .pdt_ms = pdt_ms,
                      .pinned = 1,
@@ -446,7 +447,7 @@ Test(hls_live, a_stamp_is_listed_with_the_part_that_holds_its_frame)
     cr_expect(playlist_has("#EXT-X-DATERANGE:ID=\"card-42\",CLASS=\"com.shopcast.product\","
                            "START-DATE=\"2023-11-14T22:13:21.400Z\",END-ON-NEXT=YES,"
                            "X-PRODUCT=\"tea-42\",X-PRICE=1280,X-SOLD=3,X-STOCK=97,"
-                           "X-VERSION=420,X-SEQ=42,X-PTS=6400\n"));
+                           "X-VERSION=420,X-SEQ=42,X-PTS=6400,X-REDIS-SEQ=4200\n"));
 }
 
 Test(hls_live, stamps_are_kept_for_events_in_order_and_bounded)
