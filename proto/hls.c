@@ -471,6 +471,15 @@ static void write_parts(hls_buf_t *out, const hls_segment_t *s)
                        s->parts[i].independent ? ",INDEPENDENT=YES" : "");
 }
 
+/* The segment being filled goes undated while a date range starts in it: hls.js 1.6 anchors a
+ * range to the last dated segment and, when that one is listed only through its parts, reads
+ * past the end of its segment list and throws (mapDateRanges). Undated, it is dated from the
+ * segment before (4.4.4.6), and gets its own date once complete. */
+static int undated(const window_t *w, const hls_segment_t *s, size_t next_range)
+{
+    return !s->complete && next_range < w->r1 && w->m->ranges[w->r1 - 1].start_ms >= s->pdt_ms;
+}
+
 static void write_segment(hls_buf_t *out, const window_t *w, size_t i, int with_parts,
                           size_t *next_range)
 {
@@ -483,7 +492,8 @@ static void write_segment(hls_buf_t *out, const window_t *w, size_t i, int with_
     /* 4.4.4.5, 4.4.5.2: the map of skipped segments is skipped with them, so it is repeated. */
     if (i == w->first || s->init_id != s[-1].init_id)
         hls_buf_printf(out, "#EXT-X-MAP:URI=\"init-%d.mp4\"\n", s->init_id);
-    write_pdt(out, s->pdt_ms);
+    if (!undated(w, s, *next_range))
+        write_pdt(out, s->pdt_ms);
     write_ranges_until(out, w, i, next_range);
     if (with_parts)
         write_parts(out, s);

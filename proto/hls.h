@@ -99,12 +99,14 @@ typedef struct hls_media_s {
  * the packager makes next unless ended (see hls_segment_full), and the rendition reports.
  * With skip set, segments older than CAN-SKIP-UNTIL from the end are replaced by
  * EXT-X-SKIP:SKIPPED-SEGMENTS=N (section 4.4.5.2), and EXT-X-MAP is repeated after it.
- * Every segment carries EXT-X-PROGRAM-DATE-TIME. Date ranges are listed when they start within
- * the playlist (from segs[0]'s date to the end of what it lists, so one appears with the part
- * that holds its first frame), plus the last one that starts before it, which still covers the
- * first segment; each is written with the first segment written that ends after its start,
- * skipped or not (a delta update carries them all: no CAN-SKIP-DATERANGES). Returns 0 or the
- * buffer's error; -EINVAL when the input is invalid. */
+ * Every segment carries EXT-X-PROGRAM-DATE-TIME (but see below). Date ranges are listed when they
+ * start within the playlist (from segs[0]'s date to the end of what it lists, so one appears with
+ * the part that holds its first frame), plus the last one that starts before it, which still covers
+ * the first segment; each is written with the first segment written that ends after its start,
+ * skipped or not (a delta update carries them all: no CAN-SKIP-DATERANGES). The segment being
+ * filled goes without its EXT-X-PROGRAM-DATE-TIME while a date range starts in it (hls.js 1.6
+ * throws otherwise; see hls.c). Returns 0 or the buffer's error; -EINVAL when the input is
+ * invalid. */
 int hls_write_media(hls_buf_t *out, const hls_media_t *m);
 
 /* Parts are listed for the last HLS_PART_SEGMENTS parent segments only, counting the one that a

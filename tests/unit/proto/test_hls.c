@@ -927,7 +927,8 @@ Test(hls_media, golden_date_ranges_within_the_window)
     char ids[6][16];
     /* The window starts at T0 + 2 s and ends at 6.5 s. 1 and 2 start before it: only 2, which
      * still covers segment 100, is listed. 3 starts in 100, 4 in 101, 5 in the part of 102 made
-     * so far, and 6 at its end, in a part not made yet. */
+     * so far, and 6 at its end, in a part not made yet. With 5 in it, 102 goes undated (hls.js
+     * throws otherwise) and is dated from 101, the same date. */
     hls_daterange_t r[6] = { card(ids[0], 1, 500),  card(ids[1], 2, 1500), card(ids[2], 3, 2250),
                              card(ids[3], 4, 5000), card(ids[4], 5, 6499), card(ids[5], 6, 6500) };
     hls_media_t m = {
@@ -970,12 +971,29 @@ Test(hls_media, golden_date_ranges_within_the_window)
                      "#EXT-X-PART:DURATION=0.50000,URI=\"part-101.3.m4s\"\n"
                      "#EXTINF:2.00000,\n"
                      "seg-101.m4s\n"
-                     "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:06.000Z\n"
                      "#EXT-X-DATERANGE:ID=\"card-5\",CLASS=\"com.shopcast.product\","
                      "START-DATE=\"2026-11-29T14:00:06.499Z\",END-ON-NEXT=YES,X-PRODUCT=\"tea-01\","
                      "X-SOLD=12\n"
                      "#EXT-X-PART:DURATION=0.50000,URI=\"part-102.0.m4s\",INDEPENDENT=YES\n"
                      "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-102.1.m4s\"\n");
+}
+
+Test(hls_media, the_segment_being_filled_keeps_its_date_without_a_range_in_it)
+{
+    hls_segment_t s[2];
+    char id[16];
+    hls_daterange_t r = card(id, 1, 500);
+    hls_media_t m = {
+        .target_duration = 2, .part_target = 0.5, .segs = s, .nsegs = 2, .ranges = &r, .nranges = 1
+    };
+    char *text;
+
+    fill(s, 1, 0, 2.0, 0, four_parts, 4);
+    growing(&s[1], one_part, 1);
+    text = media_text(&m);
+    cr_expect_not_null(strstr(text, "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:02.000Z\n"), "%s",
+                       text);
+    free(text);
 }
 
 Test(hls_media, a_range_starting_with_the_window_supersedes_the_one_before)
