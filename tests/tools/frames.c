@@ -1,12 +1,13 @@
 /* What the integration tests read out of shopcast's video, with libavformat and libavcodec: one
  * JSON line per decoded video frame (in presentation order: the ladder has no B-frames).
  *
- *   frames FILE [--colour RRGGBB] [--tolerance N] [--grid COLSxROWS]
+ *   frames FILE [--colour RRGGBB] [--tolerance N] [--changes LEVELS]
  *
  * FILE is anything libavformat opens (an init segment and media segments concatenated). Each line:
  *   {"pts": ms, "key": 0|1, "sei": [{"seq": N, "v": V}...], "other_sei": n,
- *    "match": pixels within tolerance of the colour, "bbox": [x0, y0, x1, y1] or null,
- *    "grid": [mean luma of each cell, row by row]}
+ *    "match": pixels within tolerance of the colour, "match_bbox": [x0, y0, x1, y1] or null,
+ *    "changed": pixels whose luma moved more than LEVELS since the frame before,
+ *    "changed_bbox": [x0, y0, x1, y1] or null}
  * "sei" lists shopcast's user-data-unregistered SEI (proto/sei.h) on that frame, "other_sei" counts
  * anyone else's. Colours are compared in RGB, converted with the frame's matrix (unspecified:
  * BT.709 from 720 lines up, BT.601 below, as the card converts them). */
@@ -24,7 +25,7 @@
 
 typedef struct opts_s {
     const char *path;
-    int rgb[3], has_colour, tolerance, cols, rows;
+    int rgb[3], has_colour, tolerance, levels;
 } opts_t;
 
 typedef struct reader_s {
@@ -35,11 +36,12 @@ typedef struct reader_s {
     AVRational tb;
     struct SwsContext *sws;
     AVFrame *rgb;
+    AVFrame *prev; /* the frame before, for what changed */
 } reader_t;
 
 static int parse_args(int argc, char **argv, opts_t *o)
 {
-    *o = (opts_t){ .tolerance = 40, .cols = 16, .rows = 9 };
+    *o = (opts_t){ .tolerance = 40, .levels = 24 };
     for (int i = 1; i < argc; i++) {
         unsigned c;
         if (!strcmp(argv[i], "--colour") && i + 1 < argc && sscanf(argv[++i], "%6x", &c) == 1) {
@@ -47,9 +49,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->rgb[2] = (int)(c & 255), o->has_colour = 1;
         } else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) {
             o->tolerance = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--grid") && i + 1 < argc) {
-            if (sscanf(argv[++i], "%dx%d", &o->cols, &o->rows) != 2 || o->cols < 1 || o->rows < 1)
-                return -EINVAL;
+        } else if (!strcmp(argv[i], "--changes") && i + 1 < argc) {
+            o->levels = atoi(argv[++i]);
         } else if (!o->path && argv[i][0] != '-') {
             o->path = argv[i];
         } else {
@@ -105,44 +106,63 @@ static int to_rgb(reader_t *r, const AVFrame *f)
     return 0;
 }
 
+/* Pixels counted, and the box around them. */
+typedef struct box_s {
+    long n;
+    int x0, y0, x1, y1;
+} box_t;
+
+static void box_add(box_t *b, int x, int y)
+{
+    if (!b->n++) {
+        b->x0 = b->x1 = x, b->y0 = b->y1 = y;
+        return;
+    }
+    b->x0 = x < b->x0 ? x : b->x0, b->y0 = y < b->y0 ? y : b->y0;
+    b->x1 = x > b->x1 ? x : b->x1, b->y1 = y > b->y1 ? y : b->y1;
+}
+
+/* ", "<name>": n, "<name>_bbox": [...]" */
+static void print_box(const char *name, const box_t *b)
+{
+    if (b->n)
+        printf(", \"%s\": %ld, \"%s_bbox\": [%d, %d, %d, %d]", name, b->n, name, b->x0, b->y0,
+               b->x1, b->y1);
+    else
+        printf(", \"%s\": 0, \"%s_bbox\": null", name, name);
+}
+
 static void print_colour(reader_t *r, const AVFrame *f)
 {
-    int x0 = f->width, y0 = f->height, x1 = -1, y1 = -1;
-    long match = 0;
+    box_t b = { 0 };
 
     if (to_rgb(r, f) < 0)
         return;
     for (int y = 0; y < f->height; y++)
         for (int x = 0; x < f->width; x++) {
             const uint8_t *p = r->rgb->data[0] + (size_t)y * r->rgb->linesize[0] + 3 * x;
-            if (abs(p[0] - r->o.rgb[0]) > r->o.tolerance ||
-                abs(p[1] - r->o.rgb[1]) > r->o.tolerance ||
-                abs(p[2] - r->o.rgb[2]) > r->o.tolerance)
-                continue;
-            match++;
-            x0 = x < x0 ? x : x0, y0 = y < y0 ? y : y0;
-            x1 = x > x1 ? x : x1, y1 = y > y1 ? y : y1;
+            if (abs(p[0] - r->o.rgb[0]) <= r->o.tolerance &&
+                abs(p[1] - r->o.rgb[1]) <= r->o.tolerance &&
+                abs(p[2] - r->o.rgb[2]) <= r->o.tolerance)
+                box_add(&b, x, y);
         }
-    if (match)
-        printf(", \"match\": %ld, \"bbox\": [%d, %d, %d, %d]", match, x0, y0, x1, y1);
-    else
-        printf(", \"match\": 0, \"bbox\": null");
+    print_box("match", &b);
 }
 
-static void print_grid(const reader_t *r, const AVFrame *f)
+/* Luma that moved since the frame before (a still picture only changes where the card does). */
+static void print_changes(reader_t *r, const AVFrame *f)
 {
-    printf(", \"grid\": [");
-    for (int row = 0; row < r->o.rows; row++)
-        for (int col = 0; col < r->o.cols; col++) {
-            int xa = col * f->width / r->o.cols, xb = (col + 1) * f->width / r->o.cols;
-            int ya = row * f->height / r->o.rows, yb = (row + 1) * f->height / r->o.rows;
-            double sum = 0;
-            for (int y = ya; y < yb; y++)
-                for (int x = xa; x < xb; x++)
-                    sum += f->data[0][(size_t)y * f->linesize[0] + x];
-            printf("%s%.2f", row || col ? ", " : "", sum / ((double)(xb - xa) * (yb - ya)));
-        }
-    printf("]");
+    box_t b = { 0 };
+
+    if (r->prev && r->prev->width == f->width && r->prev->height == f->height)
+        for (int y = 0; y < f->height; y++)
+            for (int x = 0; x < f->width; x++)
+                if (abs(f->data[0][(size_t)y * f->linesize[0] + x] -
+                        r->prev->data[0][(size_t)y * r->prev->linesize[0] + x]) > r->o.levels)
+                    box_add(&b, x, y);
+    print_box("changed", &b);
+    av_frame_unref(r->prev);
+    av_frame_ref(r->prev, f);
 }
 
 static void print_sei(const AVFrame *f)
@@ -174,7 +194,7 @@ static void print_frame(reader_t *r, const AVFrame *f)
     print_sei(f);
     if (r->o.has_colour)
         print_colour(r, f);
-    print_grid(r, f);
+    print_changes(r, f);
     printf("}\n");
 }
 
@@ -195,7 +215,7 @@ static int run(reader_t *r)
 {
     AVPacket *pkt = av_packet_alloc();
     AVFrame *f = av_frame_alloc();
-    int rc = pkt && f ? open_input(r) : AVERROR(ENOMEM);
+    int rc = pkt && f && (r->prev = av_frame_alloc()) ? open_input(r) : AVERROR(ENOMEM);
 
     while (rc >= 0 && (rc = av_read_frame(r->fmt, pkt)) >= 0) {
         if (pkt->stream_index == r->stream)
@@ -215,12 +235,13 @@ int main(int argc, char **argv)
     int rc;
 
     if (parse_args(argc, argv, &r.o) < 0) {
-        fprintf(stderr, "usage: frames FILE [--colour RRGGBB] [--tolerance N] [--grid CxR]\n");
+        fprintf(stderr, "usage: frames FILE [--colour RRGGBB] [--tolerance N] [--changes N]\n");
         return 2;
     }
     rc = run(&r);
     sws_freeContext(r.sws);
     av_frame_free(&r.rgb);
+    av_frame_free(&r.prev);
     avcodec_free_context(&r.dec);
     avformat_close_input(&r.fmt);
     if (rc < 0) {
