@@ -5,7 +5,7 @@
  * the input, a crash, a sanitizer report or an abort() below is a bug: the aborts check the
  * promises the headers make (bounded output, progress on every call, a reply stream a client can
  * parse, pointers that stay inside the input, and the same events and messages whether the data
- * comes whole or in pieces). Seeds in fuzz/corpus/ follow the same layout. */
+ * comes whole or in pieces). Seeds in fuzz/corpus/proto/ follow the same layout. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>

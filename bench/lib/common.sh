@@ -1,5 +1,5 @@
 # Shared bash helpers of every benchmark in bench/ (ingest_cpu, glass_to_glass, transcode_cpu,
-# part_latency, serving, edge_cache). Sourced, never run. It only defines functions: sourcing it
+# part_latency, serving, edge_cache, overlay_cost). Sourced, never run. It only defines functions: sourcing it
 # starts nothing, creates nothing and sets no trap. A script sources it, then calls bench_init NAME,
 # which sets the globals, makes the temp dir and installs the cleanup. Everything listens on
 # 127.0.0.1, every process started is remembered by PID (in PIDS) and stopped on exit, and the

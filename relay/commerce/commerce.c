@@ -49,10 +49,13 @@ static void on_durability(void *owner, uint64_t token, int rc, redisReply *reply
         return;
     }
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        if (!strcmp(reply->element[i]->str, "appendonly"))
-            aof = reply->element[i + 1]->str;
-        else if (!strcmp(reply->element[i]->str, "appendfsync"))
-            fsync = reply->element[i + 1]->str;
+        const redisReply *k = reply->element[i], *v = reply->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || !v->str)
+            continue;
+        if (!strcmp(k->str, "appendonly"))
+            aof = v->str;
+        else if (!strcmp(k->str, "appendfsync"))
+            fsync = v->str;
     }
     rl__shop_durability(c, aof, fsync);
 }
@@ -98,6 +101,31 @@ void rl_commerce_stats(const rl_server_t *srv, rl_commerce_stats_t *st)
 void rl_commerce_key(const rl_server_t *srv, const char *id, char *dst, size_t size)
 {
     snprintf(dst, size, "%sstream:{%s}", srv->cfg->redis_prefix, id);
+}
+
+int rl_commerce_call(rl_server_t *srv, const char *fn, int ro, const char *id, int argc,
+                     const char **args, const size_t *lens, rl_redis_cb cb, void *owner,
+                     uint64_t token)
+{
+    const char *argv[4 + RL_COMMERCE_ARGS_MAX];
+    size_t argvlen[4 + RL_COMMERCE_ARGS_MAX];
+    char key[512];
+
+    if (argc < 0 || argc > RL_COMMERCE_ARGS_MAX)
+        return -EINVAL;
+    if (!rl_commerce_ready(srv))
+        return -ENOTCONN;
+    rl_commerce_key(srv, id, key, sizeof(key));
+    argv[0] = ro ? "FCALL_RO" : "FCALL";
+    argv[1] = fn;
+    argv[2] = "1";
+    argv[3] = key;
+    for (int i = 0; i < 4 + argc; i++) {
+        if (i >= 4)
+            argv[i] = args[i - 4];
+        argvlen[i] = i >= 4 && lens ? lens[i - 4] : strlen(argv[i]);
+    }
+    return rl_redis_cmd_len(srv->redis, cb, owner, token, 4 + argc, argv, argvlen);
 }
 
 static void on_sub_ready(void *owner)

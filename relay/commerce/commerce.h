@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "relay/net/redis.h"
 #include "relay/net/server.h"
 
 typedef struct rl_commerce_s rl_commerce_t;
@@ -37,6 +38,15 @@ void rl_commerce_stats(const rl_server_t *srv, rl_commerce_stats_t *st);
 
 /* The stream's own hash, "<prefix>stream:{<id>}": the one key every function takes. */
 void rl_commerce_key(const rl_server_t *srv, const char *id, char *dst, size_t size);
+
+/* Calls the library's function fn ("shopcast_pin") for stream id with args (lens: their
+ * lengths, for bytes; NULL: strings), as FCALL, or FCALL_RO when ro. At most 16 args. Returns
+ * 0, or -ENOTCONN when Redis is down or the library is not loaded on this connection yet (cb is
+ * then not called). The reply carries token. */
+#define RL_COMMERCE_ARGS_MAX 16
+int rl_commerce_call(rl_server_t *srv, const char *fn, int ro, const char *id, int argc,
+                     const char **args, const size_t *lens, rl_redis_cb cb, void *owner,
+                     uint64_t token);
 
 /* The snapshot Redis confirmed last for a stream (docs/COMMERCE.md), borrowed; NULL if none yet. */
 const json_t *rl_commerce_snapshot(const rl_server_t *srv, const char *id);

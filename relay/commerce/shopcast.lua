@@ -102,39 +102,97 @@ end
 -- shopcast_product_put KEYS[1]=stream ARGV: product_id, field, value, ... (fields: name, price,
 -- regular_price, currency, stock). Creates the product or changes the fields given. A new
 -- product needs name, price and currency; regular_price defaults to price, stock to 0.
--- Reply: { seq, created (1 or 0) }.
+-- regular_price follows price while the two are equal (the product has no regular price of its
+-- own), and is never below it (BADFIELD). Reply: { seq, created (1 or 0) }.
+-- shopcast_product_add: the same, but only creates (EXISTS when the product is there);
+-- shopcast_product_set: only changes (NOPRODUCT when it is not). Reply: { seq, product JSON }.
 local settable = { name = true, price = true, regular_price = true, currency = true, stock = true }
 
-local function product_put(keys, args)
-  local s, pid = keys[1], args[1]
-  local err = need_stream(s)
-  if err then return err end
-  local k = product_key(s, pid)
-  local created = redis.call('EXISTS', k) == 0
+local function fields_of(args)
   local set, given = {}, {}
   for i = 2, #args - 1, 2 do
     if not settable[args[i]] then
-      return redis.error_reply('BADFIELD unknown product field ' .. args[i])
+      return nil, nil, redis.error_reply('BADFIELD unknown product field ' .. args[i])
     end
     given[args[i]] = args[i + 1]
     set[#set + 1] = args[i]
     set[#set + 1] = args[i + 1]
   end
-  local now = now_ms()
+  return set, given
+end
+
+-- The regular price after the change, or an error when it would be below the price.
+local function regular_after(k, created, given)
+  local price, regular
   if created then
-    if not (given.name and given.price and given.currency) then
-      return redis.error_reply('BADFIELD a new product needs name, price and currency')
-    end
-    local defaults = { 'regular_price', given.regular_price or given.price, 'stock',
-      given.stock or '0', 'sold', '0', 'revenue', '0', 'image', '', 'created_ms', now }
+    price = num(given.price)
+    regular = given.regular_price and num(given.regular_price) or price
+  else
+    local old = redis.call('HMGET', k, 'price', 'regular_price')
+    price = given.price and num(given.price) or num(old[1])
+    regular = given.regular_price and num(given.regular_price)
+      or (num(old[2]) == num(old[1]) and price or num(old[2]))
+  end
+  if regular < price then
+    return nil, redis.error_reply('BADFIELD regular_price (' .. regular ..
+      ') must not be below price (' .. price .. ')')
+  end
+  return regular
+end
+
+-- Every check comes before the first write: a refused call changes nothing.
+local function product_write(keys, args, mode)
+  local s, pid = keys[1], args[1]
+  local err = need_stream(s)
+  if err then return nil, err end
+  local k = product_key(s, pid)
+  local created = redis.call('EXISTS', k) == 0
+  if mode == 'add' and not created then
+    return nil, redis.error_reply('EXISTS product ' .. pid .. ' exists already')
+  elseif mode == 'set' and created then
+    return nil, redis.error_reply('NOPRODUCT no such product')
+  end
+  local set, given, ferr = fields_of(args)
+  if ferr then return nil, ferr end
+  if created and not (given.name and given.price and given.currency) then
+    return nil, redis.error_reply('BADFIELD a new product needs name, price and currency')
+  end
+  local regular, rerr = regular_after(k, created, given)
+  if rerr then return nil, rerr end
+  local now = now_ms()
+  set[#set + 1] = 'regular_price'
+  set[#set + 1] = tostring(regular)
+  if created then
+    local defaults = { 'stock', given.stock or '0', 'sold', '0', 'revenue', '0', 'image', '',
+      'created_ms', now }
     for i = 1, #defaults do set[#set + 1] = defaults[i] end
     redis.call('ZADD', s .. ':products', now, pid)
   end
   set[#set + 1] = 'updated_ms'
   set[#set + 1] = now
   redis.call('HSET', k, unpack(set))
-  local seq = changed(s, now, { type = 'product', product = pid })
-  return { seq, created and 1 or 0 }
+  return { changed(s, now, { type = 'product', product = pid }), created and 1 or 0 }
+end
+
+local function product_put(keys, args)
+  local r, err = product_write(keys, args, 'put')
+  return r or err
+end
+
+local function product_add_or_set(mode)
+  return function(keys, args)
+    local r, err = product_write(keys, args, mode)
+    if not r then return err end
+    return { r[1], cjson.encode(product_of(keys[1], args[1])) }
+  end
+end
+
+-- shopcast_product_get KEYS[1]=stream ARGV: product_id (read only). Reply: the product, JSON
+-- (as in the snapshot: id, name, price, regular_price, currency, stock, sold, revenue, image).
+local function product_get(keys, args)
+  local err = need_stream(keys[1]) or need_product(keys[1], args[1])
+  if err then return err end
+  return cjson.encode(product_of(keys[1], args[1]))
 end
 
 -- shopcast_product_del KEYS[1]=stream ARGV: product_id. Unpins it and ends its flash sale.
@@ -190,8 +248,9 @@ local function pin(keys, args)
 end
 
 -- shopcast_flash_start KEYS[1]=stream ARGV: product_id, price, duration_ms, cap, limit.
--- Replaces any flash sale of the stream. cap: units at the flash price (0: the stock);
--- limit: units per buyer (0: none). Reply: { seq, flash id }.
+-- Replaces any flash sale of the stream. price: below the product's price (a flash sale that
+-- charges more is refused, BADFIELD); cap: units at the flash price (0: the stock); limit: units
+-- per buyer (0: none). Reply: { seq, flash id, ends_ms, cap }.
 local function flash_start(keys, args)
   local s, pid = keys[1], args[1]
   local price, dur, cap, limit = num(args[2]), num(args[3]), num(args[4]), num(args[5])
@@ -200,7 +259,12 @@ local function flash_start(keys, args)
   if price <= 0 or dur <= 0 or cap < 0 or limit < 0 then
     return redis.error_reply('BADFIELD price and duration must be positive')
   end
-  local stock = num(redis.call('HGET', product_key(s, pid), 'stock'))
+  local p = redis.call('HMGET', product_key(s, pid), 'stock', 'price')
+  local stock = num(p[1])
+  if price >= num(p[2]) then
+    return redis.error_reply('BADFIELD the flash price (' .. price ..
+      ') must be below the product\'s price (' .. num(p[2]) .. ')')
+  end
   if cap == 0 or cap > stock then cap = stock end
   local now = now_ms()
   local id = tostring(num(redis.call('GET', s .. ':seq')) + 1)
@@ -208,7 +272,7 @@ local function flash_start(keys, args)
   redis.call('HSET', s .. ':flash', 'id', id, 'product', pid, 'price', price, 'ends_ms',
     now + dur, 'cap', cap, 'left', cap, 'limit', limit, 'started_ms', now)
   -- The per-buyer counts live as long as the sale, plus a day for disputes.
-  return { changed(s, now, { type = 'flash', product = pid }), id }
+  return { changed(s, now, { type = 'flash', product = pid }), id, now + dur, cap }
 end
 
 -- shopcast_flash_stop KEYS[1]=stream. Reply: seq (also when none ran).
@@ -348,6 +412,8 @@ local function sales(keys)
 end
 
 redis.register_function('shopcast_product_put', product_put)
+redis.register_function('shopcast_product_add', product_add_or_set('add'))
+redis.register_function('shopcast_product_set', product_add_or_set('set'))
 redis.register_function('shopcast_product_del', product_del)
 redis.register_function('shopcast_product_image', product_image)
 redis.register_function('shopcast_pin', pin)
@@ -355,6 +421,8 @@ redis.register_function('shopcast_flash_start', flash_start)
 redis.register_function('shopcast_flash_stop', flash_stop)
 redis.register_function('shopcast_order', order)
 redis.register_function { function_name = 'shopcast_state', callback = state,
+  flags = { 'no-writes' } }
+redis.register_function { function_name = 'shopcast_product_get', callback = product_get,
   flags = { 'no-writes' } }
 redis.register_function { function_name = 'shopcast_sales', callback = sales,
   flags = { 'no-writes' } }

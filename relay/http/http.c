@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <libavutil/avstring.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,31 +169,67 @@ static int path_fits(const rl_route_t *rt, const char *path, size_t n, char *id,
     return !strncmp(path, rt->path, n) && (rt->arg != RL_ROUTE_ID || rl_http_valid_id(path + n));
 }
 
-static void dispatch(rl_http_req_t *r)
+/* The route for r's method and path (its id and r->sub filled), or NULL; *path_matched says
+ * whether the path is some route's under another method. */
+static const rl_route_t *find_route(rl_http_req_t *r, char *id, int *path_matched)
 {
     const rl_route_t *rt;
-    size_t n;
-    int path_matched = 0;
-    char id[32];
 
+    *path_matched = 0;
     for (size_t i = 0; i < r->srv->nroutes; i++) {
         rt = &r->srv->routes[i];
-        n = strlen(rt->path);
-        if (!path_fits(rt, r->path, n, id, r->sub, sizeof(r->sub)))
+        if (!path_fits(rt, r->path, strlen(rt->path), id, r->sub, sizeof(r->sub)))
             continue;
-        path_matched = 1;
-        if (rt->method != r->method)
-            continue;
-        if (rt->operator_only && !rl_http_is_operator(r)) {
-            rl_http_error(r, 401, "operator bearer token required");
-            return;
-        }
-        rt->fn(r, rt->arg == RL_ROUTE_SUB     ? id
-                  : rt->arg != RL_ROUTE_EXACT ? r->path + n
-                                              : r->path + strlen(r->path));
+        *path_matched = 1;
+        if (rt->method == r->method)
+            return rt;
+    }
+    return NULL;
+}
+
+static void dispatch(rl_http_req_t *r)
+{
+    int path_matched;
+    char id[32], msg[64];
+    const rl_route_t *rt = find_route(r, id, &path_matched);
+    size_t n;
+
+    if (!rt) {
+        rl_http_error(r, path_matched ? 405 : 404,
+                      path_matched ? "method not allowed" : "not found");
         return;
     }
-    rl_http_error(r, path_matched ? 405 : 404, path_matched ? "method not allowed" : "not found");
+    if (rt->operator_only && !rl_http_is_operator(r)) {
+        rl_http_error(r, 401, "operator bearer token required");
+        return;
+    }
+    if (r->too_big) {
+        snprintf(msg, sizeof(msg), "request body too large: at most %zu bytes", r->body_max);
+        rl_http_error(r, 413, msg);
+        return;
+    }
+    n = strlen(rt->path);
+    rt->fn(r, rt->arg == RL_ROUTE_SUB     ? id
+              : rt->arg != RL_ROUTE_EXACT ? r->path + n
+                                          : r->path + strlen(r->path));
+}
+
+/* A body is kept up to its route's limit (an image upload's is larger than any JSON body's),
+ * in one allocation when its length is announced. A request its route will refuse anyway (no
+ * operator token) keeps none of it. */
+static void expect_body(rl_http_req_t *r, size_t len)
+{
+    int path_matched;
+    char id[32];
+    const rl_route_t *rt = find_route(r, id, &path_matched);
+
+    r->body_max = rt && rt->body_max ? rt->body_max : RL_HTTP_BODY_MAX;
+    if (rt && rt->operator_only && !rl_http_is_operator(r))
+        r->body_max = 0;
+    if (len > r->body_max)
+        r->too_big = 1;
+    else if ((r->body = malloc(len + 1)))
+        r->body_cap = len + 1;
 }
 
 _Static_assert(RL_BLOB_HEADROOM >= LWS_PRE + 512, "blob headroom too small for our headers");
@@ -276,6 +313,7 @@ static void req_reset(rl_http_req_t *r)
 static int on_http(rl_http_req_t *r, struct lws *wsi, const char *path)
 {
     char cl[32];
+    long len;
 
     req_reset(r);
     r->wsi = wsi;
@@ -290,8 +328,11 @@ static int on_http(rl_http_req_t *r, struct lws *wsi, const char *path)
     av_strlcpy(r->path, path, sizeof(r->path));
     /* A request with a body is dispatched once the body is complete. */
     if ((r->method == RL_POST || r->method == RL_PUT || r->method == RL_PATCH) &&
-        lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atol(cl) > 0)
+        lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        (len = atol(cl)) > 0) {
+        expect_body(r, (size_t)len);
         return 0;
+    }
     /* A GET answered at once is written before returning (lws allows writing from the HTTP
      * callback on HTTP/1), saving a POLLOUT round trip through the loop. */
     r->in_callback = r->method == RL_GET;
@@ -302,15 +343,22 @@ static int on_http(rl_http_req_t *r, struct lws *wsi, const char *path)
 
 static int on_body(rl_http_req_t *r, const void *in, size_t len)
 {
+    size_t need = r->body_len + len + 1, cap = need > 2 * r->body_cap ? need : 2 * r->body_cap;
     char *grown;
 
-    if (r->too_big || r->body_len + len > RL_HTTP_BODY_MAX) {
-        r->too_big = 1;
+    if (r->too_big || r->body_len + len > r->body_max) {
+        r->too_big = 1; /* the rest is read and dropped: 413 once it is all in */
+        free(r->body);
+        r->body = NULL;
+        r->body_len = r->body_cap = 0;
         return 0;
     }
-    if (!(grown = realloc(r->body, r->body_len + len + 1)))
-        return -1;
-    r->body = grown;
+    if (need > r->body_cap) {
+        if (!(grown = realloc(r->body, cap)))
+            return -1;
+        r->body = grown;
+        r->body_cap = cap;
+    }
     memcpy(r->body + r->body_len, in, len);
     r->body_len += len;
     r->body[r->body_len] = '\0';
@@ -325,12 +373,7 @@ int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     switch (reason) {
     case LWS_CALLBACK_HTTP: return on_http(r, wsi, in);
     case LWS_CALLBACK_HTTP_BODY: return on_body(r, in, len);
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (r->too_big)
-            rl_http_error(r, 413, "request body too large");
-        else
-            dispatch(r);
-        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: dispatch(r); return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE: return r && r->ready ? write_response(r) : 0;
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:

@@ -4,7 +4,8 @@
  * is given (srv->routes, relay/routes/routes.c) and hands the request to the route's handler,
  * which answers through rl_http_respond* at once or later. A request that waits (for Redis, a
  * file read, media) is found again by its id, never by pointer, because the client may have gone
- * meanwhile. Request bodies are capped at RL_HTTP_BODY_MAX; more is refused with 413. */
+ * meanwhile. Request bodies are capped at RL_HTTP_BODY_MAX, or at their route's own limit (an
+ * image upload's); more is refused with 413, and kept nowhere meanwhile. */
 #ifndef RELAY_HTTP_H
 #define RELAY_HTTP_H
 
@@ -25,7 +26,8 @@ typedef struct rl_http_req_s rl_http_req_t;
 typedef void (*rl_route_fn)(rl_http_req_t *r, const char *arg);
 
 /* One row of the route table: method, path prefix, what may follow it (RL_ROUTE_EXACT nothing,
- * RL_ROUTE_ID a stream id, RL_ROUTE_REST anything), whether the operator token is required.
+ * RL_ROUTE_ID a stream id, RL_ROUTE_REST anything), whether the operator token is required, and
+ * the largest body it takes (0: RL_HTTP_BODY_MAX).
  * RL_ROUTE_SUB paths are templates of a stream's sub-resource, "/api/v1/streams/{id}/orders" or
  * "/api/v1/streams/{id}/products/{sub}/image": the handler's arg is the id, and {sub} (one path
  * segment of letters, digits and "._-:", a product id say) is copied into r->sub. */
@@ -35,6 +37,7 @@ struct rl_route_s {
     const char *path;
     int arg, operator_only;
     rl_route_fn fn;
+    size_t body_max;
 };
 
 /* Per-connection request state (lws per-session data), reset at each new request. */
@@ -47,7 +50,8 @@ struct rl_http_req_s {
     char path[256];
     char sub[64]; /* RL_ROUTE_SUB: the segment {sub} matched */
     char *body;
-    size_t body_len;
+    size_t body_len, body_cap;
+    size_t body_max; /* the route's, decided when the headers are in */
     int too_big;
     /* A route that parks the request on a list of its own (HLS waiting for media) sets these;
      * on_reset unlinks it when the request ends for any reason. */

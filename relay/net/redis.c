@@ -25,7 +25,9 @@
 /* A connection is given twice a request's time: the request gives up first (503), and the
  * connection is remade only once it is clearly stuck, so a brief stall costs no reconnect. */
 #define CONN_TIMEOUTS 2
-#define ROLE(r)       ((r)->sub_pattern ? "subscriber" : "commands")
+/* The subscriber's outages have events of their own: one outage of Redis is one redis_down. */
+#define EV_DOWN(r)  ((r)->sub_pattern ? "redis_subscriber_down" : "redis_down")
+#define EV_READY(r) ((r)->sub_pattern ? "redis_subscriber_ready" : "redis_ready")
 
 struct rl_redis_s {
     uv_loop_t *loop;
@@ -192,7 +194,7 @@ static void lost(rl_redis_t *r, const char *why)
     rl_log_quote(q, sizeof(q), why);
     if (!r->down_since) {
         r->down_since = rl_now();
-        rl_warn("redis_down", "redis=%s error=%s", r->desc, q);
+        rl_warn(EV_DOWN(r), "redis=%s error=%s", r->desc, q);
     } else {
         rl_dbg("redis_retry_failed", "redis=%s attempt=%u error=%s", r->desc, r->tries, q);
     }
@@ -222,11 +224,11 @@ static void became_ready(rl_redis_t *r)
     if (r->down_since) {
         r->outage_total += now - r->down_since;
         r->reconnects++;
-        rl_info("redis_ready", "redis=%s db=%d role=%s outage_s=%.1f attempts=%u", r->desc, r->db,
-                ROLE(r), now - r->down_since, r->tries);
+        rl_info(EV_READY(r), "redis=%s db=%d outage_s=%.1f attempts=%u", r->desc, r->db,
+                now - r->down_since, r->tries);
         r->down_since = 0;
     } else {
-        rl_info("redis_ready", "redis=%s db=%d role=%s", r->desc, r->db, ROLE(r));
+        rl_info(EV_READY(r), "redis=%s db=%d", r->desc, r->db);
     }
     r->tries = 0;
     if (r->on_ready)
@@ -533,16 +535,22 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 int rl_redis_cmd(rl_redis_t *r, rl_redis_cb cb, void *owner, uint64_t token, int argc,
                  const char **argv)
 {
+    return rl_redis_cmd_len(r, cb, owner, token, argc, argv, NULL);
+}
+
+int rl_redis_cmd_len(rl_redis_t *r, rl_redis_cb cb, void *owner, uint64_t token, int argc,
+                     const char **argv, const size_t *argvlen)
+{
     req_t *q;
 
     if (!r->ready || !r->ac)
         return -ENOTCONN;
     if (!cb) /* fire and forget: the reply that matters comes later in the same pipeline */
-        return redisAsyncCommandArgv(r->ac, NULL, NULL, argc, argv, NULL) == REDIS_OK ? 0 : -EIO;
+        return redisAsyncCommandArgv(r->ac, NULL, NULL, argc, argv, argvlen) == REDIS_OK ? 0 : -EIO;
     if (!(q = malloc(sizeof(*q))))
         return -ENOMEM;
     *q = (req_t){ cb, owner, token };
-    if (redisAsyncCommandArgv(r->ac, on_reply, q, argc, argv, NULL) != REDIS_OK) {
+    if (redisAsyncCommandArgv(r->ac, on_reply, q, argc, argv, argvlen) != REDIS_OK) {
         free(q);
         return -EIO;
     }

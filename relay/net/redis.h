@@ -43,6 +43,9 @@ void rl_redis_count_timeout(rl_redis_t *r);
  * connected (cb is then not called). */
 int rl_redis_cmd(rl_redis_t *r, rl_redis_cb cb, void *owner, uint64_t token, int argc,
                  const char **argv);
+/* The same with each argument's length (argvlen NULL: strlen), for bytes that may hold NULs. */
+int rl_redis_cmd_len(rl_redis_t *r, rl_redis_cb cb, void *owner, uint64_t token, int argc,
+                     const char **argv, const size_t *argvlen);
 
 /* A message on a channel the connection subscribed to; channel and payload are borrowed. */
 typedef void (*rl_redis_msg_cb)(void *owner, const char *channel, const char *payload, size_t len);
