@@ -4,7 +4,9 @@
  * and stamped what the latest stamp describes (its state owned); a frame is stamped exactly when
  * what cur shows at its date differs from stamped, or it is the first; stamp seqs only increase.
  * What a state shows depends on the date: a flash sale ends by its clock (ov_state_t), and the
- * frame where it ends is a change even before the relay publishes the state without it. */
+ * frame where it ends is a change even before the relay publishes the state without it. A card
+ * that slides in shows its product from the first frame where any of it is in the picture, and
+ * that frame is the one stamped. */
 #include "relay/media/compose.h"
 
 #include <libavutil/avstring.h>
@@ -216,6 +218,17 @@ static void put_sei(rl_compose_t *c, AVFrame *f)
         memcpy(sd->data, buf, (size_t)n);
 }
 
+/* Is any of the card in f? Without a card (it could not be made) there is nothing to wait for. */
+static int on_screen(const rl_compose_t *c, const AVFrame *f)
+{
+    int x, y, w, h;
+
+    if (!c->card)
+        return 1;
+    return ov_card_rect(c->card, &x, &y, &w, &h) && x + w > 0 && x < f->width && y + h > 0 &&
+           y < f->height;
+}
+
 int rl_compose_frame(rl_compose_t *c, AVFrame *f, int64_t pdt_ms, int64_t media_ms,
                      rl_stamp_t *stamp)
 {
@@ -226,7 +239,7 @@ int rl_compose_frame(rl_compose_t *c, AVFrame *f, int64_t pdt_ms, int64_t media_
     draw_card(c, f, pdt_ms);
     av_frame_remove_side_data(f, AV_FRAME_DATA_SEI_UNREGISTERED); /* the publisher's */
     v = view_at(c->cur, pdt_ms);
-    fresh = c->first || !shows_alike(&v, &c->stamped);
+    fresh = (c->first || !shows_alike(&v, &c->stamped)) && (!v.s || on_screen(c, f));
     if (fresh)
         make_stamp(c, &v, pdt_ms, media_ms, stamp);
     /* A player that joins at a keyframe learns what the card shows from it. */

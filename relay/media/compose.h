@@ -4,8 +4,9 @@
  * The network thread publishes overlay states (rl_compose_publish: one atomic exchange); the
  * worker takes the newest when it composes a frame and never waits for the network thread. A
  * change is stamped on the first frame that shows it: several versions published between two
- * frames make one stamp, and a version that changes nothing the card shows makes none. The
- * first frame a compose object sees is always stamped, so a new worker states what it shows. */
+ * frames make one stamp, and a version that changes nothing the card shows makes none. A card
+ * that slides in is stamped on the first frame where it is in the picture. The first frame a
+ * compose object shows something on is always stamped, so a new worker states what it shows. */
 #ifndef RELAY_COMPOSE_H
 #define RELAY_COMPOSE_H
 

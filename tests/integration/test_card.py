@@ -234,6 +234,8 @@ def test_a_pinned_colour_shows_in_every_rung_and_leaves_when_unpinned(card_live)
         assert not any(f["match"] for f in after), (rung, "magenta after the unpin")
         check_sei(frames, pinned)
         check_sei(frames, unpinned)
+        # the stamped frame is the first with the card in the picture (it slides in)
+        assert card_changed(frame_at(frames, on), w, h), (rung, frame_at(frames, on))
         assert all(f["sei"] for f in frames if f["key"]), "every keyframe says what it shows"
         boxes[rung] = shown[-1]["match_bbox"]
     # the same place in every rung: the card is drawn before scaling

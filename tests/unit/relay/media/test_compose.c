@@ -1,5 +1,6 @@
 /* Unit tests for relay/media/compose.c: which frames are stamped (the first one, the first of
- * each change of what the card shows, several versions between two frames making one stamp),
+ * each change of what the card shows, once the card is in the picture, several versions between
+ * two frames making one stamp),
  * which carry shopcast's SEI (those, and keyframes), and that the card is drawn on the frame
  * without touching a buffer the decoder still holds. */
 #include <criterion/criterion.h>
@@ -50,6 +51,27 @@ static int frame(int key, rl_stamp_t *s)
     return rl_compose_frame(c, f, 1000 + f->pts, f->pts - 10, s);
 }
 
+static int luma_changed(const AVFrame *fr)
+{
+    for (int y = 0; y < fr->height; y++)
+        for (int x = 0; x < fr->width; x++)
+            if (fr->data[0][y * fr->linesize[0] + x] != 100)
+                return 1;
+    return 0;
+}
+
+/* Frames until one is stamped (a card slides in first): how many went before it, none drawn. */
+static int until_stamped(rl_stamp_t *s)
+{
+    for (int n = 0; n < 30; n++) {
+        if (frame(0, s))
+            return n;
+        cr_assert(!luma_changed(f), "drawn before the frame stamped");
+    }
+    cr_assert_fail("never stamped");
+    return -1;
+}
+
 static ov_state_t *pinned(uint64_t version, const char *product, int64_t sold)
 {
     ov_state_t *s = ov_state_new();
@@ -82,15 +104,6 @@ static int sei_of(const AVFrame *fr, sei_stamp_t *out)
     return n;
 }
 
-static int luma_changed(const AVFrame *fr)
-{
-    for (int y = 0; y < fr->height; y++)
-        for (int x = 0; x < fr->width; x++)
-            if (fr->data[0][y * fr->linesize[0] + x] != 100)
-                return 1;
-    return 0;
-}
-
 Test(compose, the_first_frame_says_what_the_card_shows)
 {
     rl_stamp_t s;
@@ -116,7 +129,7 @@ Test(compose, a_pinned_product_is_stamped_on_the_first_frame_that_shows_it)
 
     frame(0, &s);
     rl_compose_publish(c, pinned(7, "tea-01", 3));
-    cr_assert_eq(frame(0, &s), 1);
+    cr_assert_lt(until_stamped(&s), 10, "the card takes a few frames to come into the picture");
     cr_expect_eq(s.seq, SEQ0 + 1);
     cr_expect_eq(s.version, 7);
     cr_expect_eq(s.state_seq, 21);
@@ -136,7 +149,7 @@ Test(compose, versions_between_two_frames_make_one_stamp_of_the_newest)
     frame(0, &s);
     for (int i = 1; i <= 5; i++)
         rl_compose_publish(c, pinned((uint64_t)i, "tea-01", i));
-    cr_assert_eq(frame(0, &s), 1);
+    until_stamped(&s);
     cr_expect_eq(s.seq, SEQ0 + 1, "one stamp, the next number");
     cr_expect(s.version == 5 && s.sold == 5);
     cr_expect_eq(frame(0, &s), 0);
@@ -149,7 +162,7 @@ Test(compose, a_version_that_changes_nothing_shown_is_not_stamped)
 
     frame(0, &s);
     rl_compose_publish(c, pinned(8, "tea-01", 3));
-    frame(0, &s);
+    until_stamped(&s);
     rl_compose_publish(c, again); /* an order for another product: a new version, the same card */
     cr_expect_eq(frame(0, &s), 0);
     rl_compose_publish(c, pinned(10, "tea-01", 4));
@@ -171,7 +184,7 @@ Test(compose, a_change_back_before_the_frame_is_no_change)
 
     frame(0, &s);
     rl_compose_publish(c, pinned(1, "tea-01", 3));
-    frame(0, &s);
+    until_stamped(&s);
     rl_compose_publish(c, pinned(2, "tea-02", 3));
     rl_compose_publish(c, pinned(3, "tea-01", 3));
     cr_expect_eq(frame(0, &s), 0);
@@ -184,7 +197,7 @@ Test(compose, keyframes_carry_the_latest_stamp)
 
     frame(0, &s);
     rl_compose_publish(c, pinned(4, "tea-01", 1));
-    frame(0, &s);
+    until_stamped(&s);
     frame(0, &s);
     cr_assert_eq(frame(1, &s), 0, "a keyframe is no change");
     cr_assert_eq(sei_of(f, &e), 1);
@@ -217,6 +230,7 @@ Test(compose, the_card_never_draws_into_a_buffer_the_decoder_holds)
 
     frame(0, &s);
     rl_compose_publish(c, pinned(1, "tea-01", 3));
+    until_stamped(&s);
     grey(0);
     cr_assert_eq(av_frame_ref(held, f), 0); /* as a reference frame of the decoder */
     rl_compose_frame(c, f, 1000 + f->pts, f->pts - 10, &s);
@@ -231,7 +245,7 @@ Test(compose, a_product_id_cannot_break_the_playlists_quotes)
 
     frame(0, &s);
     rl_compose_publish(c, pinned(1, "a\"b\nc", 3));
-    cr_assert_eq(frame(0, &s), 1);
+    until_stamped(&s);
     cr_expect_str_eq(s.product, "a_b_c");
 }
 
@@ -241,6 +255,8 @@ Test(compose, a_flash_sale_ending_by_its_clock_is_a_change_on_the_frame_where_it
     rl_stamp_t s;
 
     frame(0, &s);
+    rl_compose_publish(c, pinned(1, "tea-01", 3));
+    until_stamped(&s);
     sale->flash = 1;
     sale->price = 990;
     sale->flash_left = 10;
