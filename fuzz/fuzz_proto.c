@@ -19,6 +19,7 @@
 #include "proto/rtmp_chunk.h"
 #include "proto/rtmp_cmd.h"
 #include "proto/rtmp_session.h"
+#include "proto/sei.h"
 
 #define HEADER_LEN 4
 #define HS_OUT_LEN (1 + 2 * RTMP_HS_SIZE)
@@ -32,6 +33,7 @@ enum {
     TARGET_FLV,
     TARGET_NAL,
     TARGET_HLS, /* names and query strings of HLS requests */
+    TARGET_SEI, /* a user-data-unregistered SEI payload, as a player reads it from a frame */
     TARGET_COUNT,
 };
 
@@ -553,6 +555,20 @@ static void fuzz_hls(const input_t *in)
         CHECK(!q.has_part || (q.has_msn && q.part >= 0));
 }
 
+/* What decodes as shopcast's stamp encodes back to the very same bytes: one stamp, one
+ * spelling. */
+static void fuzz_sei(const input_t *in)
+{
+    uint8_t again[SEI_PAYLOAD_MAX];
+    sei_stamp_t s;
+    int n;
+
+    if (sei_decode(in->p, in->len, &s) != 0)
+        return;
+    n = sei_encode(again, sizeof(again), &s);
+    CHECK(n > 0 && (size_t)n == in->len && !memcmp(again, in->p, in->len));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -574,6 +590,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case TARGET_CMD: fuzz_cmd(&in); break;
     case TARGET_FLV: fuzz_flv(&in); break;
     case TARGET_HLS: fuzz_hls(&in); break;
+    case TARGET_SEI: fuzz_sei(&in); break;
     default: fuzz_nal(&in); break;
     }
     return 0;

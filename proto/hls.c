@@ -177,6 +177,7 @@ typedef struct window_s {
     size_t first;       /* the first written; those before it are under EXT-X-SKIP */
     size_t first_parts; /* segs[first_parts..nlisted) list their parts */
     int64_t end_us;     /* the playlist's end */
+    size_t r0, r1;      /* ranges[r0..r1) are listed */
 } window_t;
 
 static int duration_ok(double d)
@@ -196,6 +197,35 @@ static int segment_ok(const hls_segment_t *s)
     return 1;
 }
 
+/* 4.2: an AttributeName is upper-case letters, digits and '-'. */
+static int attr_name_ok(const char *s)
+{
+    return s && *s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == strlen(s);
+}
+
+static int range_ok(const hls_daterange_t *r)
+{
+    if (!quotable(r->id) || !*r->id || !quotable(r->cls) || !*r->cls || r->start_ms < 0 ||
+        r->start_ms > PDT_MAX_MS || (r->nattrs && !r->attrs))
+        return 0;
+    for (size_t i = 0; i < r->nattrs; i++)
+        if (!attr_name_ok(r->attrs[i].name) ||
+            (r->attrs[i].str ? !quotable(r->attrs[i].str) : r->attrs[i].num < 0))
+            return 0;
+    return 1;
+}
+
+static int ranges_ok(const hls_media_t *m)
+{
+    if (m->nranges && !m->ranges)
+        return 0;
+    for (size_t i = 0; i < m->nranges; i++)
+        if (!range_ok(&m->ranges[i]) ||
+            (i > 0 && m->ranges[i].start_ms < m->ranges[i - 1].start_ms))
+            return 0;
+    return 1;
+}
+
 static int media_ok(const hls_media_t *m)
 {
     if (m->target_duration <= 0 || !duration_ok(m->part_target) ||
@@ -207,7 +237,7 @@ static int media_ok(const hls_media_t *m)
     for (size_t i = 0; i < m->nreports; i++)
         if (!quotable(m->reports[i].uri) || m->reports[i].last_part < -1)
             return 0;
-    return 1;
+    return ranges_ok(m);
 }
 
 static int64_t to_us(double s)
@@ -273,7 +303,8 @@ static size_t listed_count(const hls_media_t *m, int ll)
 
 /* 6.2.5.1: a delta update replaces the oldest segments, each of which must end more than
  * CAN-SKIP-UNTIL before the playlist's end; one straddling that boundary stays listed. A v2
- * request is served like YES: there is no EXT-X-DATERANGE here to skip. */
+ * request is served like YES: without CAN-SKIP-DATERANGES=YES (4.4.3.8) no date range is
+ * skipped, so the delta carries them all. */
 static size_t skipped_count(const window_t *w)
 {
     int64_t boundary = w->end_us - (int64_t)w->m->target_duration * SKIP_UNTIL_TDS * US;
@@ -313,6 +344,31 @@ static size_t first_with_parts(const window_t *w)
     return i;
 }
 
+/* The end of segs[i] on the wall clock, microseconds since the epoch. */
+static int64_t seg_end_us(const hls_segment_t *s)
+{
+    return s->pdt_ms * 1000 + span_us(s);
+}
+
+/* 4.4.5.1: the ranges that start within the listed segments, and the one before them that covers
+ * the first (END-ON-NEXT: it lasts until the next). One that starts at or after the end is for a
+ * frame no part listed here holds yet. */
+static void listed_ranges(window_t *w)
+{
+    const hls_media_t *m = w->m;
+    int64_t from, end;
+
+    w->r0 = w->r1 = 0;
+    if (!w->nlisted)
+        return;
+    from = m->segs[0].pdt_ms;
+    end = seg_end_us(&m->segs[w->nlisted - 1]);
+    while (w->r1 < m->nranges && m->ranges[w->r1].start_ms * 1000 < end)
+        w->r1++;
+    while (w->r0 + 1 < w->r1 && m->ranges[w->r0 + 1].start_ms <= from)
+        w->r0++;
+}
+
 static void window_init(window_t *w, const hls_media_t *m)
 {
     w->m = m;
@@ -323,6 +379,7 @@ static void window_init(window_t *w, const hls_media_t *m)
         w->end_us += span_us(&m->segs[i]);
     w->first_parts = first_with_parts(w);
     w->first = skipped_count(w);
+    listed_ranges(w);
 }
 
 /* Whole milliseconds as seconds with three decimals, without a trip through double. */
@@ -362,16 +419,48 @@ static void write_header(hls_buf_t *out, const window_t *w)
         hls_buf_printf(out, "#EXT-X-SKIP:SKIPPED-SEGMENTS=%zu\n", w->first);
 }
 
-/* 4.4.4.6: UTC with milliseconds. pdt_ms was checked to be within years 1970 to 9999. */
-static void write_pdt(hls_buf_t *out, int64_t pdt_ms)
+/* 4.4.4.6: UTC with milliseconds (ISO 8601). ms was checked to be within years 1970 to 9999. */
+static void write_date(hls_buf_t *out, int64_t ms)
 {
-    time_t secs = (time_t)(pdt_ms / 1000);
+    time_t secs = (time_t)(ms / 1000);
     struct tm tm;
 
     gmtime_r(&secs, &tm);
-    hls_buf_printf(out, "#EXT-X-PROGRAM-DATE-TIME:%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\n",
-                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                   (int)(pdt_ms % 1000));
+    hls_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static void write_pdt(hls_buf_t *out, int64_t pdt_ms)
+{
+    hls_buf_printf(out, "#EXT-X-PROGRAM-DATE-TIME:");
+    write_date(out, pdt_ms);
+    hls_buf_printf(out, "\n");
+}
+
+/* 4.4.5.1 */
+static void write_range(hls_buf_t *out, const hls_daterange_t *r)
+{
+    hls_buf_printf(out, "#EXT-X-DATERANGE:ID=\"%s\",CLASS=\"%s\",START-DATE=\"", r->id, r->cls);
+    write_date(out, r->start_ms);
+    hls_buf_printf(out, "\",END-ON-NEXT=YES");
+    for (size_t i = 0; i < r->nattrs; i++) {
+        if (r->attrs[i].str)
+            hls_buf_printf(out, ",X-%s=\"%s\"", r->attrs[i].name, r->attrs[i].str);
+        else
+            hls_buf_printf(out, ",X-%s=%" PRId64, r->attrs[i].name, r->attrs[i].num);
+    }
+    hls_buf_printf(out, "\n");
+}
+
+/* The listed ranges not yet written that start before segs[i] ends; *next is the first not yet
+ * written. The last listed segment takes whatever is left. */
+static void write_ranges_until(hls_buf_t *out, const window_t *w, size_t i, size_t *next)
+{
+    int last = i + 1 == w->nlisted;
+
+    while (*next < w->r1 &&
+           (last || w->m->ranges[*next].start_ms * 1000 < seg_end_us(&w->m->segs[i])))
+        write_range(out, &w->m->ranges[(*next)++]);
 }
 
 static void write_parts(hls_buf_t *out, const hls_segment_t *s)
@@ -382,7 +471,17 @@ static void write_parts(hls_buf_t *out, const hls_segment_t *s)
                        s->parts[i].independent ? ",INDEPENDENT=YES" : "");
 }
 
-static void write_segment(hls_buf_t *out, const window_t *w, size_t i, int with_parts)
+/* The segment being filled goes undated while a date range starts in it: hls.js 1.6 anchors a
+ * range to the last dated segment and, when that one is listed only through its parts, reads
+ * past the end of its segment list and throws (mapDateRanges). Undated, it is dated from the
+ * segment before (4.4.4.6), and gets its own date once complete. */
+static int undated(const window_t *w, const hls_segment_t *s, size_t next_range)
+{
+    return !s->complete && next_range < w->r1 && w->m->ranges[w->r1 - 1].start_ms >= s->pdt_ms;
+}
+
+static void write_segment(hls_buf_t *out, const window_t *w, size_t i, int with_parts,
+                          size_t *next_range)
 {
     const hls_segment_t *s = &w->m->segs[i];
 
@@ -393,7 +492,9 @@ static void write_segment(hls_buf_t *out, const window_t *w, size_t i, int with_
     /* 4.4.4.5, 4.4.5.2: the map of skipped segments is skipped with them, so it is repeated. */
     if (i == w->first || s->init_id != s[-1].init_id)
         hls_buf_printf(out, "#EXT-X-MAP:URI=\"init-%d.mp4\"\n", s->init_id);
-    write_pdt(out, s->pdt_ms);
+    if (!undated(w, s, *next_range))
+        write_pdt(out, s->pdt_ms);
+    write_ranges_until(out, w, i, next_range);
     if (with_parts)
         write_parts(out, s);
     if (s->complete) /* 4.4.4.1: decimal-floating-point, as the version is 3 or more */
@@ -402,8 +503,10 @@ static void write_segment(hls_buf_t *out, const window_t *w, size_t i, int with_
 
 static void write_segments(hls_buf_t *out, const window_t *w)
 {
+    size_t next_range = w->r0;
+
     for (size_t i = w->first; i < w->nlisted; i++)
-        write_segment(out, w, i, i >= w->first_parts);
+        write_segment(out, w, i, i >= w->first_parts, &next_range);
 }
 
 /* 4.4.5.3: the part the packager makes next, which the client may request before it exists. A

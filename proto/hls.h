@@ -59,6 +59,25 @@ typedef struct hls_report_s {
     int last_part; /* -1: no part of last_msn yet */
 } hls_report_t;
 
+/* A client attribute of a date range, X-<name> (4.4.5.1): a quoted-string when str is set, else
+ * the whole number num (>= 0), which is a decimal-floating-point. */
+typedef struct hls_attr_s {
+    const char *name; /* after "X-": upper-case letters, digits and '-' (4.2) */
+    const char *str;
+    int64_t num;
+} hls_attr_t;
+
+/* An EXT-X-DATERANGE (4.4.5.1) that lasts until the next one of its class begins
+ * (END-ON-NEXT=YES, so CLASS is required): a change of what the picture shows, from the frame
+ * where it first shows. */
+typedef struct hls_daterange_s {
+    const char *id;   /* unique among the playlist's date ranges */
+    const char *cls;  /* CLASS, e.g. "com.shopcast.product" */
+    int64_t start_ms; /* START-DATE, Unix milliseconds */
+    const hls_attr_t *attrs;
+    size_t nattrs;
+} hls_daterange_t;
+
 typedef struct hls_media_s {
     int target_duration;       /* EXT-X-TARGETDURATION, whole seconds (>= every EXTINF rounded) */
     double part_target;        /* EXT-X-PART-INF PART-TARGET, seconds; 0 = not low latency */
@@ -70,6 +89,8 @@ typedef struct hls_media_s {
     int skip;  /* the client asked _HLS_skip=YES: a delta update */
     const hls_report_t *reports;
     size_t nreports;
+    const hls_daterange_t *ranges; /* ordered by start_ms; which are listed is decided here */
+    size_t nranges;
 } hls_media_t;
 
 /* Media playlist. With part_target > 0 it carries EXT-X-SERVER-CONTROL (CAN-BLOCK-RELOAD=YES,
@@ -78,7 +99,14 @@ typedef struct hls_media_s {
  * the packager makes next unless ended (see hls_segment_full), and the rendition reports.
  * With skip set, segments older than CAN-SKIP-UNTIL from the end are replaced by
  * EXT-X-SKIP:SKIPPED-SEGMENTS=N (section 4.4.5.2), and EXT-X-MAP is repeated after it.
- * Every segment carries EXT-X-PROGRAM-DATE-TIME. Returns 0 or the buffer's error. */
+ * Every segment carries EXT-X-PROGRAM-DATE-TIME (but see below). Date ranges are listed when they
+ * start within the playlist (from segs[0]'s date to the end of what it lists, so one appears with
+ * the part that holds its first frame), plus the last one that starts before it, which still covers
+ * the first segment; each is written with the first segment written that ends after its start,
+ * skipped or not (a delta update carries them all: no CAN-SKIP-DATERANGES). The segment being
+ * filled goes without its EXT-X-PROGRAM-DATE-TIME while a date range starts in it (hls.js 1.6
+ * throws otherwise; see hls.c). Returns 0 or the buffer's error; -EINVAL when the input is
+ * invalid. */
 int hls_write_media(hls_buf_t *out, const hls_media_t *m);
 
 /* Parts are listed for the last HLS_PART_SEGMENTS parent segments only, counting the one that a

@@ -1,5 +1,6 @@
 /* Monotonic time, for durations, deadlines and latencies: never the wall clock, which may jump.
- * Any thread. */
+ * The wall clock only dates what others read (PROGRAM-DATE-TIME) and seeds numbering that must
+ * keep increasing across restarts. Any thread. */
 #ifndef RELAY_CLOCK_H
 #define RELAY_CLOCK_H
 
@@ -20,6 +21,15 @@ static inline int64_t rl_now_us(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Wall clock, Unix milliseconds: a date, never a duration. */
+static inline int64_t rl_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 #endif

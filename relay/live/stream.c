@@ -132,13 +132,6 @@ void rl_stream_remove(rl_server_t *srv, rl_stream_t *st)
     free(st);
 }
 
-void rl_stream_set_overlay(rl_server_t *srv, rl_stream_t *st, ov_state_t *s)
-{
-    (void)srv;
-    ov_state_unref(&st->overlay);
-    st->overlay = s;
-}
-
 void rl_stream_off_air_all(rl_server_t *srv)
 {
     for (int i = 0; i < srv->nstreams; i++)
@@ -204,7 +197,18 @@ static int start_media(rl_server_t *srv, rl_stream_t *st)
         rl_err("media_start", "stream=%s error=\"%s\"", st->id, err);
         return -ENOMEM;
     }
+    if (st->overlay) /* before its first frame: the card is there from the start */
+        rl_media_set_overlay(st->media, ov_state_ref(st->overlay));
     return 0;
+}
+
+void rl_stream_set_overlay(rl_server_t *srv, rl_stream_t *st, ov_state_t *s)
+{
+    (void)srv;
+    ov_state_unref(&st->overlay);
+    st->overlay = s;
+    if (st->media && s)
+        rl_media_set_overlay(st->media, ov_state_ref(s));
 }
 
 int rl_stream_go_live(rl_server_t *srv, rl_stream_t *st, rl_ingest_t *in, const char *peer)

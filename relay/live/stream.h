@@ -10,9 +10,9 @@
 #include <libavcodec/avcodec.h>
 #include <stdint.h>
 
+#include "overlay/state.h"
 #include "relay/media/hls_live.h"
 #include "relay/media/media.h"
-#include "overlay/state.h"
 #include "proto/flv.h"
 #include "relay/net/server.h"
 
@@ -61,6 +61,12 @@ void rl_stream_reap_workers(rl_server_t *srv, int wait);
 /* Shutting down: every worker ends its playlists and exits. */
 void rl_stream_off_air_all(rl_server_t *srv);
 
+/* Network thread: the product card's new state, as Redis confirmed it; takes over the caller's
+ * reference. Replaces st->overlay and hands a reference to the worker if one runs; a worker
+ * started later gets the current state as it starts. NULL (nothing known) leaves a running
+ * worker's card as it was. */
+void rl_stream_set_overlay(rl_server_t *srv, rl_stream_t *st, ov_state_t *s);
+
 /* Network thread: a publisher takes the stream over / leaves it. */
 int rl_stream_go_live(rl_server_t *srv, rl_stream_t *st, rl_ingest_t *in, const char *peer);
 void rl_stream_go_offline(rl_server_t *srv, rl_stream_t *st, const char *reason);
@@ -70,9 +76,6 @@ void rl_stream_go_offline(rl_server_t *srv, rl_stream_t *st, const char *reason)
 int rl_stream_media(rl_stream_t *st, int kind, uint32_t ts, const uint8_t *data, size_t len);
 void rl_stream_metadata(rl_stream_t *st, double fps, const char *encoder);
 
-/* A new card state for the stream (takes over the caller's reference); its worker, and any
- * worker that starts later, gets it. */
-void rl_stream_set_overlay(rl_server_t *srv, rl_stream_t *st, ov_state_t *s);
 /* Once a second: rolls the rate windows. */
 void rl_stream_tick(rl_server_t *srv);
 

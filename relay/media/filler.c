@@ -1,7 +1,9 @@
 /* Filler: a "back soon" slate and silent audio while a stream's publisher is away.
  *
  * Media time follows the wall clock from the moment the filler starts, so the playlists advance
- * in real time: due(now) = start_ms + (now - start_wall). */
+ * in real time: due(now) = start_ms + (now - start_wall). The slate stays clean: each frame is a
+ * fresh copy of it, so the card burnt into one frame never stays in the next, and the card over
+ * the slate keeps changing as orders come in. */
 #include "relay/media/filler.h"
 
 #include <errno.h>
@@ -15,9 +17,10 @@
 #include "overlay/slate.h"
 
 struct rl_filler_s {
-    rl_transcode_t *tc; /* borrowed */
-    rl_packager_t *pk;  /* borrowed */
-    AVFrame *slate;
+    rl_transcode_t *tc;   /* borrowed */
+    rl_packager_t *pk;    /* borrowed */
+    AVFrame *slate;       /* the clean picture, never composed on */
+    AVFrame *canvas;      /* this frame's copy of it */
     AVCodecContext *aenc; /* silent AAC; NULL without audio */
     AVFrame *silence;
     AVPacket *pkt;
@@ -65,8 +68,9 @@ rl_filler_t *rl_filler_new(rl_transcode_t *tc, rl_packager_t *pk, const AVCodecP
                         .next_video_ms = video_ms,
                         .start_wall = rl_now() * 1000 };
     if (!(f->pkt = av_packet_alloc()) ||
-        !(f->slate =
-              ov_slate_render(w, h, fmt, "Back soon", "马上回来 · The live sale resumes shortly")))
+        !(f->slate = ov_slate_render(w, h, fmt, "Back soon",
+                                     "马上回来 · The live sale resumes shortly")) ||
+        !(f->canvas = av_frame_alloc()) || av_frame_ref(f->canvas, f->slate) < 0)
         goto fail;
     if (audio && audio->codec_id == AV_CODEC_ID_AAC && audio->sample_rate > 0 &&
         (rc = open_silence(f, audio)) < 0) {
@@ -97,13 +101,29 @@ static void send_audio_until(rl_filler_t *f, int64_t due)
     }
 }
 
+/* The clean slate in the canvas's own buffers (new ones when the encoders still hold the last). */
+static int fresh_canvas(rl_filler_t *f)
+{
+    int rc;
+
+    av_frame_remove_side_data(f->canvas, AV_FRAME_DATA_SEI_UNREGISTERED);
+    if ((rc = av_frame_make_writable(f->canvas)) < 0 ||
+        (rc = av_frame_copy(f->canvas, f->slate)) < 0) {
+        rl_warn("filler_frame", "error=\"%s\"", av_err2str(rc));
+        return rc;
+    }
+    return 0;
+}
+
 int rl_filler_run(rl_filler_t *f)
 {
     int64_t due = f->start_ms + (int64_t)(rl_now() * 1000 - f->start_wall);
 
     while (f->next_video_ms <= due) {
-        f->slate->pts = f->next_video_ms;
-        rl_transcode_frame(f->tc, f->slate);
+        if (fresh_canvas(f) == 0) { /* else the frame is skipped, and time goes on */
+            f->canvas->pts = f->next_video_ms;
+            rl_transcode_frame(f->tc, f->canvas);
+        }
         f->last_ms = f->next_video_ms;
         f->next_video_ms = f->start_ms + (int64_t)(++f->frames * f->frame_ms + 0.5);
     }
@@ -122,6 +142,7 @@ void rl_filler_free(rl_filler_t **pf)
 
     if (!f)
         return;
+    av_frame_free(&f->canvas);
     av_frame_free(&f->slate);
     av_frame_free(&f->silence);
     if (f->aenc) /* drain, so nothing is left queued */

@@ -6,6 +6,7 @@
 #include "relay/media/hls_live.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libavutil/avstring.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -54,7 +55,7 @@ typedef struct rung_s {
     rl_blob_t *playlist[3]; /* rendered text by _HLS_skip (none, YES, v2), until the next change */
 } rung_t;
 
-typedef enum { EV_RUNGS, EV_INIT, EV_PART, EV_SEGMENT, EV_END } ev_type_t;
+typedef enum { EV_RUNGS, EV_INIT, EV_PART, EV_SEGMENT, EV_END, EV_STAMP } ev_type_t;
 
 typedef struct ev_s {
     struct ev_s *next;
@@ -63,6 +64,7 @@ typedef struct ev_s {
     uint64_t msn;
     double duration;
     rl_part_info_t part;
+    rl_stamp_t stamp;
     rl_blob_t *data;
     rl_hls_rung_t rungs[RL_MAX_RUNGS];
 } ev_t;
@@ -80,7 +82,10 @@ struct rl_hls_s {
     double ended_at; /* rl_now() when the worker's end was applied */
     uint64_t next_msn;
     int next_init_id;
-    rl_blob_t *master; /* rendered master playlist, until the next change */
+    rl_blob_t *master;                /* rendered master playlist, until the next change */
+    rl_stamp_t stamps[RL_HLS_STAMPS]; /* by seq, oldest first */
+    int nstamps;
+    uint64_t next_stamp_seq;
 };
 
 rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms)
@@ -100,6 +105,7 @@ rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms)
      * never sees one URI with two contents. */
     h->next_msn = (uint64_t)time(NULL);
     h->next_init_id = (int)(time(NULL) % 1000000000);
+    h->next_stamp_seq = (uint64_t)rl_wall_ms(); /* like msn: increases across restarts */
     return h;
 }
 
@@ -239,6 +245,16 @@ void rl_hls_post_end(rl_hls_t *h)
 
     if (e)
         post(h, e);
+}
+
+void rl_hls_post_stamp(rl_hls_t *h, const rl_stamp_t *s)
+{
+    ev_t *e = new_ev(EV_STAMP, NULL);
+
+    if (!e)
+        return;
+    e->stamp = *s;
+    post(h, e);
 }
 
 /* ---- network thread: applying posts ---- */
@@ -416,6 +432,30 @@ static void apply_segment(rl_hls_t *h, rung_t *r, ev_t *e)
     trim(h, r);
 }
 
+/* Stamps come in seq order from one worker; one from a worker that was still finishing when the
+ * next started (an older seq) is dropped rather than listed out of order. Date ranges must be in
+ * date order too: a PROGRAM-DATE-TIME that went back (re-anchored on a new publisher) dates the
+ * stamp with the one before it. */
+static void apply_stamp(rl_hls_t *h, const rl_stamp_t *s)
+{
+    const rl_stamp_t *last = h->nstamps ? &h->stamps[h->nstamps - 1] : NULL;
+    rl_stamp_t *kept;
+
+    if (last && s->seq <= last->seq)
+        return;
+    if (h->nstamps == RL_HLS_STAMPS)
+        memmove(h->stamps, h->stamps + 1, (size_t)--h->nstamps * sizeof(*h->stamps));
+    kept = &h->stamps[h->nstamps++];
+    *kept = *s;
+    if (kept > h->stamps && kept->pdt_ms < kept[-1].pdt_ms)
+        kept->pdt_ms = kept[-1].pdt_ms;
+    if (kept->pdt_ms < 0)
+        kept->pdt_ms = 0;
+    kept->product[sizeof(kept->product) - 1] = '\0';
+    if (s->seq >= h->next_stamp_seq)
+        h->next_stamp_seq = s->seq + 1;
+}
+
 static void apply(rl_hls_t *h, ev_t *e)
 {
     rung_t *r = e->type == EV_INIT || e->type == EV_PART || e->type == EV_SEGMENT
@@ -440,6 +480,7 @@ static void apply(rl_hls_t *h, ev_t *e)
         h->ended = 1;
         h->ended_at = rl_now();
         break;
+    case EV_STAMP: apply_stamp(h, &e->stamp); break;
     }
 }
 
@@ -492,6 +533,21 @@ uint64_t rl_hls_next_msn(const rl_hls_t *h)
 int rl_hls_next_init_id(const rl_hls_t *h)
 {
     return h->next_init_id;
+}
+
+uint64_t rl_hls_next_stamp_seq(const rl_hls_t *h)
+{
+    return h->next_stamp_seq;
+}
+
+size_t rl_hls_stamps(const rl_hls_t *h, uint64_t after_seq, const rl_stamp_t **first)
+{
+    int i = h->nstamps;
+
+    while (i > 0 && h->stamps[i - 1].seq > after_seq)
+        i--;
+    *first = h->stamps + i;
+    return (size_t)(h->nstamps - i);
 }
 
 int rl_hls_target_duration(const rl_hls_t *h)
@@ -606,8 +662,54 @@ static void fill_reports(rl_hls_t *h, const rung_t *self, hls_report_t *rep, cha
     }
 }
 
+#define RANGE_CLASS "com.shopcast.product"
+#define RANGE_ATTRS 8
+
+/* The text of one stamp's EXT-X-DATERANGE. */
+typedef struct range_text_s {
+    char id[32];
+    hls_attr_t attrs[RANGE_ATTRS];
+} range_text_t;
+
+static int64_t non_negative(int64_t v)
+{
+    return v > 0 ? v : 0;
+}
+
+static void stamp_range(const rl_stamp_t *s, hls_daterange_t *r, range_text_t *t)
+{
+    snprintf(t->id, sizeof(t->id), "card-%" PRIu64, s->seq);
+    t->attrs[0] = (hls_attr_t){ "PRODUCT", s->product, 0 };
+    t->attrs[1] = (hls_attr_t){ "PRICE", NULL, non_negative(s->price) };
+    t->attrs[2] = (hls_attr_t){ "SOLD", NULL, non_negative(s->sold) };
+    t->attrs[3] = (hls_attr_t){ "STOCK", NULL, non_negative(s->stock) };
+    t->attrs[4] = (hls_attr_t){ "VERSION", NULL, (int64_t)(s->version & INT64_MAX) };
+    t->attrs[5] = (hls_attr_t){ "SEQ", NULL, (int64_t)(s->seq & INT64_MAX) };
+    t->attrs[6] = (hls_attr_t){ "PTS", NULL, non_negative(s->pts_ms) };
+    t->attrs[7] = (hls_attr_t){ "REDIS-SEQ", NULL, (int64_t)(s->state_seq & INT64_MAX) };
+    *r = (hls_daterange_t){ t->id, RANGE_CLASS, s->pdt_ms, t->attrs, RANGE_ATTRS };
+}
+
+/* The kept stamps as date ranges, for hls_write_media to pick from, their text in *text; NULL
+ * when there are none or memory ran out (the playlist then goes without). */
+static hls_daterange_t *stamp_ranges(const rl_hls_t *h, range_text_t **text)
+{
+    hls_daterange_t *r = h->nstamps ? calloc((size_t)h->nstamps, sizeof(*r)) : NULL;
+
+    *text = r ? calloc((size_t)h->nstamps, sizeof(**text)) : NULL;
+    if (!*text) {
+        free(r);
+        return NULL;
+    }
+    for (int i = 0; i < h->nstamps; i++)
+        stamp_range(&h->stamps[i], &r[i], &(*text)[i]);
+    return r;
+}
+
 static int render_media(rl_hls_t *h, rung_t *r, int skip, rl_blob_t **out)
 {
+    hls_daterange_t *ranges;
+    range_text_t *text;
     hls_segment_t *segs;
     hls_part_t *parts;
     hls_report_t rep[RL_MAX_RUNGS];
@@ -635,6 +737,7 @@ static int render_media(rl_hls_t *h, rung_t *r, int skip, rl_blob_t **out)
         off += (size_t)s->nparts;
     }
     fill_reports(h, r, rep, uris, &nrep);
+    ranges = stamp_ranges(h, &text);
     m = (hls_media_t){ .target_duration = h->target_duration,
                        .part_target = h->part_target,
                        .segment_target = h->segment_ms / 1000.0,
@@ -644,11 +747,15 @@ static int render_media(rl_hls_t *h, rung_t *r, int skip, rl_blob_t **out)
                        .ended = h->ended,
                        .skip = skip,
                        .reports = rep,
-                       .nreports = nrep };
+                       .nreports = nrep,
+                       .ranges = ranges,
+                       .nranges = ranges ? (size_t)h->nstamps : 0 };
     hls_buf_init(&b, 1 << 20);
     rc = to_blob(&b, hls_write_media(&b, &m), out);
     free(segs);
     free(parts);
+    free(ranges);
+    free(text);
     return rc;
 }
 

@@ -26,6 +26,25 @@ typedef struct rl_hls_rung_s {
     double frame_rate;
 } rl_hls_rung_t;
 
+/* A change of what the product card shows, stamped with the first frame that shows it: the same
+ * frame in every rung, since the card is blended before scaling. */
+typedef struct rl_stamp_s {
+    uint64_t seq;       /* increases for the stream, across workers and restarts */
+    uint64_t version;   /* the overlay state's version (ov_state_t: the relay's count) */
+    uint64_t state_seq; /* Redis's change counter the state reflects (an order's reply has it) */
+    int64_t pts_ms;     /* the frame's presentation time in the rungs' fMP4 (as demuxed), ms */
+    int64_t pdt_ms;     /* its PROGRAM-DATE-TIME, Unix ms */
+    int pinned;
+    char product[64]; /* the pinned product's id, "" when nothing is pinned; no '"' or controls */
+    int64_t price;    /* minor units, charged at that frame (the flash price during a sale) */
+    int64_t sold, stock;
+    int flash;
+} rl_stamp_t;
+
+/* Stamps the window keeps (the playlists list those within their window): a burst of changes
+ * beyond this many within one window drops the oldest first. */
+#define RL_HLS_STAMPS 128
+
 rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms);
 rl_hls_t *rl_hls_ref(rl_hls_t *h);
 void rl_hls_unref(rl_hls_t **h);
@@ -36,6 +55,9 @@ void rl_hls_post_init(rl_hls_t *h, int rung, int init_id, rl_blob_t *data);
 void rl_hls_post_part(rl_hls_t *h, const rl_part_info_t *info, rl_blob_t *data);
 void rl_hls_post_segment(rl_hls_t *h, int rung, uint64_t msn, double duration);
 void rl_hls_post_end(rl_hls_t *h); /* no more media: the playlists get EXT-X-ENDLIST */
+/* A stamp, posted no later than the part that holds its frame: each rung's playlists list it
+ * (EXT-X-DATERANGE) from the update that lists that part on. */
+void rl_hls_post_stamp(rl_hls_t *h, const rl_stamp_t *s);
 
 /* Network thread. Applies posted changes; returns 1 if the window changed. */
 int rl_hls_drain(rl_hls_t *h);
@@ -53,6 +75,13 @@ int rl_hls_write_master(hls_buf_t *out, const rl_hls_rung_t *rungs, int n);
  * ids start from the wall clock in seconds, and only ever increase. */
 uint64_t rl_hls_next_msn(const rl_hls_t *h);
 int rl_hls_next_init_id(const rl_hls_t *h);
+/* Stamps number from the wall clock in milliseconds at the window's creation. */
+uint64_t rl_hls_next_stamp_seq(const rl_hls_t *h);
+
+/* Network thread: the kept stamps with a seq above after_seq, oldest first, as *first[0..n); the
+ * pointer is valid until the next drain. Returns n. For events sent to pages: after a drain,
+ * ask for those after the last seq sent. */
+size_t rl_hls_stamps(const rl_hls_t *h, uint64_t after_seq, const rl_stamp_t **first);
 
 /* Serving, network thread. Each returns 0 with a new reference in *out (the bytes to send: they
  * stay valid while it is held, whatever the window does), RL_EAGAIN when the resource does not

@@ -15,8 +15,10 @@
 #include <time.h>
 
 #include "relay/media/audio.h"
+#include "relay/media/compose.h"
 #include "relay/media/filler.h"
 #include "relay/media/hls_live.h"
+#include "relay/core/clock.h"
 #include "relay/core/log.h"
 #include "relay/media/packager.h"
 #include "relay/media/recorder.h"
@@ -59,6 +61,7 @@ struct rl_media_s {
     int need_key; /* network thread only: video is dropped until the next keyframe */
     atomic_int exited;
     rl_media_stats_t stats;
+    rl_compose_t *compose; /* its state slot is shared; the rest is the worker's */
     /* worker thread only below */
     AVCodecParameters *par[RL_MEDIA_NB];
     rl_recorder_t *rec;
@@ -327,18 +330,39 @@ static void *arrival_of(const rl_media_t *m, int64_t pts)
     return NULL;
 }
 
+/* Must the packager be set up anew before it takes the next frame? */
+static int packager_due(const rl_media_t *m)
+{
+    return m->pk_stale || m->pk_generation != rl_transcode_stats(m->tc)->generation;
+}
+
 static void on_encoded(void *opaque, int rung, AVPacket *pkt)
 {
     rl_media_t *m = opaque;
     int rc;
 
-    if ((m->pk_stale || m->pk_generation != rl_transcode_stats(m->tc)->generation) &&
-        setup_packager(m) < 0)
+    if (packager_due(m) && setup_packager(m) < 0)
         return;
     pkt->opaque = arrival_of(m, pkt->pts);
     if ((rc = rl_packager_video(m->pk, rung, pkt)) < 0)
         rl_err("package_video", "stream=%s error=\"%s\"", m->stream_id, av_err2str(rc));
     atomic_fetch_add(&m->stats.frames_encoded, 1);
+}
+
+/* Every source frame, the slate's included, before scaling: the card, and the stamp of a change,
+ * dated with the frame's PROGRAM-DATE-TIME so that the countdown burnt in agrees with it. The
+ * stamp reaches the window before the part that holds the frame. */
+static void compose(void *opaque, AVFrame *f)
+{
+    rl_media_t *m = opaque;
+    int64_t pdt, media;
+    rl_stamp_t s;
+
+    if (packager_due(m)) /* this frame starts new muxers */
+        rl_packager_restart_due(m->pk);
+    rl_packager_frame_times(m->pk, f->pts, f->pict_type == AV_PICTURE_TYPE_I, &pdt, &media);
+    if (rl_compose_frame(m->compose, f, pdt, media, &s) > 0)
+        rl_hls_post_stamp(m->hls, &s);
 }
 
 static void open_transcoder(rl_media_t *m)
@@ -349,6 +373,7 @@ static void open_transcoder(rl_media_t *m)
                               .preset = m->preset,
                               .segment_ms = m->o.segment_ms,
                               .threads = m->o.threads,
+                              .compose = compose,
                               .on_packet = on_encoded,
                               .opaque = m };
     char err[256] = "";
@@ -573,10 +598,21 @@ static void init_cond(pthread_cond_t *c)
     pthread_condattr_destroy(&a);
 }
 
+/* Stamps continue the window's numbering, or the wall clock's if that is ahead (an earlier
+ * worker may still be finishing its last frames). */
+static uint64_t first_stamp_seq(const rl_hls_t *h)
+{
+    uint64_t wall = (uint64_t)rl_wall_ms();
+
+    return h && rl_hls_next_stamp_seq(h) > wall ? rl_hls_next_stamp_seq(h) : wall;
+}
+
 static int init_outputs(rl_media_t *m, char *err, size_t errlen)
 {
     rl_packager_cb_t cb = { on_init, on_part, on_segment, m };
 
+    if (!(m->compose = rl_compose_new(m->stream_id, first_stamp_seq(m->o.hls))))
+        return snprintf(err, errlen, "out of memory"), -ENOMEM;
     if (!m->o.hls || !m->o.nrungs)
         return 0;
     m->hls = rl_hls_ref(m->o.hls);
@@ -620,10 +656,16 @@ fail:
     if (!err[0])
         snprintf(err, errlen, "out of memory");
     rl_packager_free(&m->pk);
+    rl_compose_free(&m->compose);
     rl_hls_unref(&m->hls);
     free(m->ring);
     free(m);
     return NULL;
+}
+
+void rl_media_set_overlay(rl_media_t *m, ov_state_t *s)
+{
+    rl_compose_publish(m->compose, s);
 }
 
 int rl_media_exited(rl_media_t *m)
@@ -658,6 +700,7 @@ void rl_media_free(rl_media_t **pm)
     rl_transcode_free(&m->tc);
     rl_packager_free(&m->pk);
     rl_recorder_free(&m->rec);
+    rl_compose_free(&m->compose);
     rl_hls_unref(&m->hls);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->cond);

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "overlay/state.h"
 #include "relay/media/transcode.h"
 
 enum { RL_MEDIA_VIDEO = 0, RL_MEDIA_AUDIO = 1, RL_MEDIA_NB };
@@ -62,6 +63,11 @@ int rl_media_push_params(rl_media_t *m, int kind, const AVCodecParameters *par);
 /* Takes ownership of *pkt (set to NULL) whether queued or dropped.
  * Returns 0, or -ENOBUFS when the packet was dropped (queue full or waiting for a keyframe). */
 int rl_media_push_packet(rl_media_t *m, int kind, AVPacket **pkt);
+
+/* Network thread: the newest Redis-confirmed overlay state for the product card; takes over the
+ * caller's reference (s may be NULL). The worker takes it at its next frame, without a lock;
+ * one published before a frame took the previous one replaces it unseen. */
+void rl_media_set_overlay(rl_media_t *m, ov_state_t *s);
 
 /* Off air: the worker drains, closes everything, ends the playlists and exits. */
 void rl_media_finish(rl_media_t *m);

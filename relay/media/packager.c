@@ -9,8 +9,8 @@
 #include <libavformat/avformat.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "relay/core/clock.h"
 #include "relay/core/log.h"
 #include "relay/media/transcode.h"
 
@@ -39,15 +39,9 @@ struct rl_packager_s {
     int init_id, next_init_id, configured;
     int64_t anchor_pts, anchor_wall; /* program date time = anchor_wall + (pts - anchor_pts) */
     int anchored;
+    int64_t origin; /* pts of the first keyframe of the current muxers: media time 0 */
+    int origin_due;
 };
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static int write_cb(void *opaque, uint8_t *data, int size)
 {
@@ -200,7 +194,6 @@ int rl_packager_configure(rl_packager_t *p, const AVCodecContext *const *enc, in
         close_rung(&p->r[i]);
     p->init_id = p->next_init_id++;
     p->nrungs = nrungs;
-    p->anchored = 0;
     for (int i = 0; i < nrungs; i++)
         if ((rc = open_rung(p, i, enc[i], audio)) < 0) {
             rl_err("packager", "rung=%d error=\"%s\"", i, av_err2str(rc));
@@ -210,16 +203,32 @@ int rl_packager_configure(rl_packager_t *p, const AVCodecContext *const *enc, in
     return 0;
 }
 
-/* Anchored when the first part is cut: that is when its last frame came in, so its first frame
- * was made a part's duration earlier. */
-static int64_t pdt_of(rl_packager_t *p, int64_t pts, int64_t part_ms)
+/* ago_ms: how long before now the frame with this pts was made. */
+static int64_t pdt_of(rl_packager_t *p, int64_t pts, int64_t ago_ms)
 {
     if (!p->anchored) {
         p->anchor_pts = pts;
-        p->anchor_wall = wall_ms() - part_ms;
+        p->anchor_wall = rl_wall_ms() - ago_ms;
         p->anchored = 1;
     }
     return p->anchor_wall + (pts - p->anchor_pts);
+}
+
+void rl_packager_frame_times(rl_packager_t *p, int64_t pts, int key, int64_t *pdt_ms,
+                             int64_t *media_ms)
+{
+    if (p->origin_due && key) {
+        p->origin = pts;
+        p->origin_due = 0;
+    }
+    *pdt_ms = pdt_of(p, pts, 0);
+    *media_ms = pts - p->origin;
+}
+
+void rl_packager_restart_due(rl_packager_t *p)
+{
+    p->anchored = 0;
+    p->origin_due = 1;
 }
 
 static int flush_part(rl_packager_t *p, int i)

@@ -40,7 +40,9 @@ rl_packager_t *rl_packager_new(int part_ms, uint64_t next_msn, int next_init_id,
                                const rl_packager_cb_t *cb);
 
 /* Starts (or restarts, after a change) the muxers: one per rung, video from enc[i], audio from
- * audio (may be NULL). Marks the next part as a discontinuity when it is a restart. */
+ * audio (may be NULL). Marks the next part as a discontinuity when it is a restart. The dates
+ * and media times keep their origin: the caller moves it (rl_packager_restart_due) before the
+ * first frame that the new muxers take, since its times are asked for before it is encoded. */
 int rl_packager_configure(rl_packager_t *p, const AVCodecContext *const *enc, int nrungs,
                           const AVCodecParameters *audio);
 
@@ -50,6 +52,20 @@ int rl_packager_video(rl_packager_t *p, int rung, AVPacket *pkt);
 int rl_packager_audio(rl_packager_t *p, AVPacket *pkt);
 /* Closes the current segment (end of a publish session). */
 int rl_packager_finish(rl_packager_t *p);
+
+/* Where a video frame (pts in ms, key: a forced keyframe) will be in the output, asked before it
+ * is encoded, so that it is known while the frame is composed:
+ *  - *pdt_ms, its PROGRAM-DATE-TIME, Unix ms: the wall clock is anchored on the first frame
+ *    asked for, or, when nobody asked, on the first part cut (its first frame was made a part's
+ *    duration before);
+ *  - *media_ms, its presentation time in the rungs' fMP4 (what a demuxer or player reads): the
+ *    mp4 muxer starts each init's track at 0 on its first keyframe. */
+void rl_packager_frame_times(rl_packager_t *p, int64_t pts, int key, int64_t *pdt_ms,
+                             int64_t *media_ms);
+/* The next frame asked about goes to new muxers (a new publisher, new encoders): its date follows
+ * the wall clock anew rather than the media time of a timeline that continued across a gap, and
+ * the media time restarts at the first keyframe. */
+void rl_packager_restart_due(rl_packager_t *p);
 
 uint64_t rl_packager_next_msn(const rl_packager_t *p);
 int rl_packager_next_init_id(const rl_packager_t *p);

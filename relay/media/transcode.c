@@ -34,6 +34,9 @@ struct rl_transcode_s {
     rung_state_t rungs[RL_MAX_RUNGS];
     int nrungs; /* opened rungs; 0 until the first frame */
     int src_w, src_h, src_fmt;
+    int work_fmt;            /* what compose and the rungs take: src_fmt, or yuv420p */
+    struct SwsContext *conv; /* src_fmt to yuv420p, when src_fmt is not 8-bit 4:2:0 */
+    AVFrame *conv_frame;     /* the converted picture, reused */
     int need_key;
     int64_t next_key, last_pts;
     AVRational fps;
@@ -183,11 +186,25 @@ static int open_encoder(rl_transcode_t *t, rung_state_t *rs)
     av_dict_set(&opts, "preset", t->o.preset, 0);
     av_dict_set(&opts, "tune", "zerolatency", 0);
     av_dict_set(&opts, "forced-idr", "1", 0);
+    av_dict_set(&opts, "udu_sei", "1", 0); /* the card's stamps: compose's SEI side data */
     snprintf(params, sizeof(params), "scenecut=0:open-gop=0:rc-lookahead=0");
     av_dict_set(&opts, "x264-params", params, 0);
     rc = avcodec_open2(c, x264, &opts);
     av_dict_free(&opts);
     return rc;
+}
+
+/* A yuv420p picture of w x h with its own buffers, in *out. */
+static int new_picture(AVFrame **out, int w, int h)
+{
+    AVFrame *f = *out = av_frame_alloc();
+
+    if (!f)
+        return AVERROR(ENOMEM);
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = w;
+    f->height = h;
+    return av_frame_get_buffer(f, 0);
 }
 
 static int open_rung(rl_transcode_t *t, rung_state_t *rs, const rl_rung_t *r)
@@ -198,16 +215,11 @@ static int open_rung(rl_transcode_t *t, rung_state_t *rs, const rl_rung_t *r)
     rung_size(t, r, &rs->width, &rs->height);
     if ((rc = open_encoder(t, rs)) < 0)
         return rc;
-    if (rs->width == t->src_w && rs->height == t->src_h && t->src_fmt == AV_PIX_FMT_YUV420P)
+    if (rs->width == t->src_w && rs->height == t->src_h && t->work_fmt == AV_PIX_FMT_YUV420P)
         return 0;
-    rs->sws = sws_getContext(t->src_w, t->src_h, t->src_fmt, rs->width, rs->height,
+    rs->sws = sws_getContext(t->src_w, t->src_h, t->work_fmt, rs->width, rs->height,
                              AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
-    if (!rs->sws || !(rs->frame = av_frame_alloc()))
-        return AVERROR(ENOMEM);
-    rs->frame->format = AV_PIX_FMT_YUV420P;
-    rs->frame->width = rs->width;
-    rs->frame->height = rs->height;
-    return av_frame_get_buffer(rs->frame, 0);
+    return rs->sws ? new_picture(&rs->frame, rs->width, rs->height) : AVERROR(ENOMEM);
 }
 
 static void close_rungs(rl_transcode_t *t)
@@ -219,6 +231,27 @@ static void close_rungs(rl_transcode_t *t)
     }
     memset(t->rungs, 0, sizeof(t->rungs));
     t->nrungs = 0;
+    sws_freeContext(t->conv);
+    t->conv = NULL;
+    av_frame_free(&t->conv_frame);
+}
+
+/* The card is drawn on 8-bit 4:2:0 only. */
+static int is_420(int fmt)
+{
+    return fmt == AV_PIX_FMT_YUV420P || fmt == AV_PIX_FMT_YUVJ420P;
+}
+
+/* Any other source (4:2:2, 4:4:4, 10-bit, NV12...) is converted once, at its own size, before
+ * compose, so every source gets the card; the rungs then scale from the converted picture. */
+static int open_conversion(rl_transcode_t *t)
+{
+    t->work_fmt = is_420(t->src_fmt) ? t->src_fmt : AV_PIX_FMT_YUV420P;
+    if (t->work_fmt == t->src_fmt)
+        return 0;
+    t->conv = sws_getContext(t->src_w, t->src_h, t->src_fmt, t->src_w, t->src_h, AV_PIX_FMT_YUV420P,
+                             SWS_BILINEAR, NULL, NULL, NULL);
+    return t->conv ? new_picture(&t->conv_frame, t->src_w, t->src_h) : AVERROR(ENOMEM);
 }
 
 /* The ladder for this source: configured rungs at or below its height, and at least one. */
@@ -230,6 +263,8 @@ static int open_rungs(rl_transcode_t *t, const AVFrame *f)
     t->src_h = f->height;
     t->src_fmt = f->format;
     t->fps = t->dec->framerate.num ? t->dec->framerate : (AVRational){ 30, 1 };
+    if ((rc = open_conversion(t)) < 0)
+        return rc;
     for (int i = 0; i < t->o.nrungs; i++) {
         if (t->ladder[i].height > f->height && !(i == t->o.nrungs - 1 && !n))
             continue; /* never scaled above the source; the smallest rung always stays */
@@ -259,6 +294,40 @@ static int drain(rl_transcode_t *t, int i)
     return rc == AVERROR(EAGAIN) || rc == AVERROR_EOF ? 0 : rc;
 }
 
+/* The stamps in compose's SEI side data go to every rung (the same buffer, referenced). */
+static int copy_sei(AVFrame *dst, const AVFrame *src)
+{
+    av_frame_remove_side_data(dst, AV_FRAME_DATA_SEI_UNREGISTERED);
+    for (int k = 0; k < src->nb_side_data; k++) {
+        const AVFrameSideData *sd = src->side_data[k];
+        AVBufferRef *ref;
+        if (sd->type != AV_FRAME_DATA_SEI_UNREGISTERED)
+            continue;
+        if (!(ref = av_buffer_ref(sd->buf)))
+            return AVERROR(ENOMEM);
+        if (!av_frame_new_side_data_from_buf(dst, sd->type, ref)) {
+            av_buffer_unref(&ref);
+            return AVERROR(ENOMEM);
+        }
+    }
+    return 0;
+}
+
+/* A picture made here from src (scaled or converted) goes on in its place, with its timing. */
+static int scale_into(struct SwsContext *sws, AVFrame *dst, const AVFrame *src)
+{
+    int rc;
+
+    if ((rc = av_frame_make_writable(dst)) < 0)
+        return rc;
+    sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst->data,
+              dst->linesize);
+    dst->pts = src->pts;
+    dst->pict_type = src->pict_type;
+    dst->key_frame = src->key_frame;
+    return 0;
+}
+
 static int encode_rung(rl_transcode_t *t, int i, AVFrame *src)
 {
     rung_state_t *rs = &t->rungs[i];
@@ -266,12 +335,8 @@ static int encode_rung(rl_transcode_t *t, int i, AVFrame *src)
     int rc;
 
     if (rs->sws) {
-        if ((rc = av_frame_make_writable(rs->frame)) < 0)
+        if ((rc = scale_into(rs->sws, rs->frame, src)) < 0 || (rc = copy_sei(rs->frame, src)) < 0)
             return rc;
-        sws_scale(rs->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
-                  rs->frame->data, rs->frame->linesize);
-        rs->frame->pts = src->pts;
-        rs->frame->pict_type = src->pict_type;
         f = rs->frame;
     }
     if ((rc = avcodec_send_frame(rs->enc, f)) < 0)
@@ -288,6 +353,28 @@ static void mark_keyframe(rl_transcode_t *t, AVFrame *f)
         return;
     f->pict_type = AV_PICTURE_TYPE_I;
     t->next_key = f->pts + t->o.segment_ms;
+}
+
+/* libswscale takes the yuvj formats as full range and writes yuv420p as limited. */
+static int is_yuvj(int fmt)
+{
+    return fmt == AV_PIX_FMT_YUVJ420P || fmt == AV_PIX_FMT_YUVJ422P || fmt == AV_PIX_FMT_YUVJ444P ||
+           fmt == AV_PIX_FMT_YUVJ440P || fmt == AV_PIX_FMT_YUVJ411P;
+}
+
+/* The converted picture takes the source's place, with its colours (a yuvj format's full range
+ * becomes limited in the conversion). The source's side data stays behind. */
+static int convert(rl_transcode_t *t, AVFrame **f)
+{
+    AVFrame *src = *f, *dst = t->conv_frame;
+    int rc;
+
+    if ((rc = scale_into(t->conv, dst, src)) < 0)
+        return rc;
+    dst->colorspace = src->colorspace;
+    dst->color_range = is_yuvj(src->format) ? AVCOL_RANGE_MPEG : src->color_range;
+    *f = dst;
+    return 0;
 }
 
 int rl_transcode_frame(rl_transcode_t *t, AVFrame *f)
@@ -308,9 +395,11 @@ int rl_transcode_frame(rl_transcode_t *t, AVFrame *f)
     if (f->pts <= t->last_pts) /* a publisher's clock went back: keep output increasing */
         f->pts = t->last_pts + 1;
     t->last_pts = f->pts;
+    mark_keyframe(t, f);
+    if (t->conv && (rc = convert(t, &f)) < 0)
+        return rc;
     if (t->o.compose)
         t->o.compose(t->o.opaque, f);
-    mark_keyframe(t, f);
     for (int i = 0; i < t->nrungs && rc >= 0; i++) {
         t0 = rl_now();
         rc = encode_rung(t, i, f);
@@ -327,8 +416,6 @@ static int decode_frames(rl_transcode_t *t)
 
     while ((rc = avcodec_receive_frame(t->dec, t->frame)) >= 0) {
         t->frame->pts = t->frame->best_effort_timestamp;
-        if (t->o.compose && (rc = av_frame_make_writable(t->frame)) < 0)
-            return rc;
         rc = rl_transcode_frame(t, t->frame);
         av_frame_unref(t->frame);
         if (rc < 0)

@@ -29,8 +29,13 @@ typedef struct rl_transcode_opts_s {
     const char *preset; /* x264 preset, "veryfast" */
     int segment_ms;     /* forced keyframe interval */
     int threads;        /* per encoder; 0 = libavcodec's choice */
-    /* Called for each source frame before scaling, on the full-resolution picture: the hook the
-     * product card is burned in through. May be NULL. */
+    /* Called for each source frame before scaling, on the full-resolution picture in 8-bit 4:2:0
+     * (yuv420p or yuvj420p: any other source is converted first), after the keyframes are
+     * decided (pict_type AV_PICTURE_TYPE_I opens a segment): the hook the product card is burned
+     * in through. The frame may share its buffers with the decoder: make it writable
+     * (av_frame_make_writable) before changing pixels. Its AV_FRAME_DATA_SEI_UNREGISTERED side
+     * data reaches every rung's encoder (libx264 udu_sei), and nothing else's does. May be
+     * NULL. */
     void (*compose)(void *opaque, AVFrame *frame);
     /* Called for each encoded packet, pts/dts in milliseconds; the packet is borrowed. */
     void (*on_packet)(void *opaque, int rung, AVPacket *pkt);

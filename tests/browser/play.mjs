@@ -1,5 +1,7 @@
 // Plays a shopcast viewer page in Debian's Chromium through playwright-core and reports, as one
-// JSON line, what a viewer would see: whether video time advances, errors, and the live latency.
+// JSON line, what a viewer would see: whether video time advances, errors, and the live latency;
+// and what hls.js made of the card's stamps: the date ranges of the playing level, and the
+// user-data-unregistered SEI it handed to the page (FRAG_PARSING_USERDATA) while it played.
 // Usage: node play.mjs URL [SECONDS]
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -25,14 +27,28 @@ try {
   await page.goto(url);
   await page.waitForFunction(() => window.shopcastPlayer && window.shopcastPlayer.video.currentTime > 0,
                              null, { timeout: 30000 });
-  result.t0 = await page.evaluate(() => window.shopcastPlayer.video.currentTime);
+  result.t0 = await page.evaluate(() => {
+    const p = window.shopcastPlayer;
+    window.seiSeen = [];
+    if (p.hls) // 'hlsFragParsingUserdata': Hls.Events.FRAG_PARSING_USERDATA
+      p.hls.on('hlsFragParsingUserdata', (e, d) => d.samples.forEach((x) => {
+        if (x.uuid)
+          window.seiSeen.push({ pts: x.pts, uuid: x.uuid, text: x.userData });
+      }));
+    return p.video.currentTime;
+  });
   await page.waitForTimeout(seconds * 1000);
   if (process.env.SCREENSHOT)
     await page.screenshot({ path: process.env.SCREENSHOT });
   Object.assign(result, await page.evaluate(() => {
     const p = window.shopcastPlayer;
+    const level = p.hls && p.hls.levels[p.hls.currentLevel];
+    const ranges = level && level.details ? Object.values(level.details.dateRanges) : [];
     return { t1: p.video.currentTime, fatal: p.fatal, hlsErrors: p.errors,
              latency: p.hls ? p.hls.latency : null, width: p.video.videoWidth,
+             dateRanges: ranges.map((r) => ({ id: r.id, class: r.class, valid: r.isValid,
+                                              startTime: r.startTime, attr: { ...r.attr } })),
+             sei: window.seiSeen,
              title: document.getElementById('title').textContent,
              badge: document.getElementById('badge').textContent };
   }));

@@ -899,6 +899,211 @@ Test(hls_media, appends_to_what_the_buffer_holds)
     hls_buf_free(&b);
 }
 
+/* ---- media playlists: date ranges ---- */
+
+static const hls_attr_t card_attrs[] = { { "PRODUCT", "tea-01", 0 }, { "SOLD", NULL, 12 } };
+
+/* A change of the card start_ms after T0, named card-<seq>. */
+static hls_daterange_t card(char *id, int seq, int64_t start_ms)
+{
+    sprintf(id, "card-%d", seq);
+    return (hls_daterange_t){ id, "com.shopcast.product", T0_MS + start_ms, card_attrs, 2 };
+}
+
+/* The playlist lists n date ranges, id (when given) among them. */
+static void expect_ranges(const hls_media_t *m, size_t n, const char *id)
+{
+    char *text = media_text(m), quoted[40];
+
+    snprintf(quoted, sizeof(quoted), "ID=\"%s\"", id ? id : "");
+    cr_expect_eq(count(text, "#EXT-X-DATERANGE:"), n, "%s", text);
+    cr_expect(!id || strstr(text, quoted), "%s not in %s", quoted, text);
+    free(text);
+}
+
+Test(hls_media, golden_date_ranges_within_the_window)
+{
+    hls_segment_t s[3];
+    char ids[6][16];
+    /* The window starts at T0 + 2 s and ends at 6.5 s. 1 and 2 start before it: only 2, which
+     * still covers segment 100, is listed. 3 starts in 100, 4 in 101, 5 in the part of 102 made
+     * so far, and 6 at its end, in a part not made yet. With 5 in it, 102 goes undated (hls.js
+     * throws otherwise) and is dated from 101, the same date. */
+    hls_daterange_t r[6] = { card(ids[0], 1, 500),  card(ids[1], 2, 1500), card(ids[2], 3, 2250),
+                             card(ids[3], 4, 5000), card(ids[4], 5, 6499), card(ids[5], 6, 6500) };
+    hls_media_t m = {
+        .target_duration = 2, .part_target = 0.5, .segs = s, .nsegs = 3, .ranges = r, .nranges = 6
+    };
+
+    fill(s, 2, 100, 2.0, 0, four_parts, 4);
+    for (int i = 0; i < 2; i++)
+        s[i].pdt_ms += 2000;
+    growing(&s[2], one_part, 1);
+    expect_media(&m, "#EXTM3U\n"
+                     "#EXT-X-VERSION:9\n"
+                     "#EXT-X-TARGETDURATION:2\n"
+                     "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500,"
+                     "CAN-SKIP-UNTIL=12.000\n"
+                     "#EXT-X-PART-INF:PART-TARGET=0.500\n"
+                     "#EXT-X-MEDIA-SEQUENCE:100\n"
+                     "#EXT-X-DISCONTINUITY-SEQUENCE:0\n"
+                     "#EXT-X-MAP:URI=\"init-0.mp4\"\n"
+                     "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:02.000Z\n"
+                     "#EXT-X-DATERANGE:ID=\"card-2\",CLASS=\"com.shopcast.product\","
+                     "START-DATE=\"2026-11-29T14:00:01.500Z\",END-ON-NEXT=YES,X-PRODUCT=\"tea-01\","
+                     "X-SOLD=12\n"
+                     "#EXT-X-DATERANGE:ID=\"card-3\",CLASS=\"com.shopcast.product\","
+                     "START-DATE=\"2026-11-29T14:00:02.250Z\",END-ON-NEXT=YES,X-PRODUCT=\"tea-01\","
+                     "X-SOLD=12\n"
+                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-100.0.m4s\",INDEPENDENT=YES\n"
+                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-100.1.m4s\"\n"
+                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-100.2.m4s\"\n"
+                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-100.3.m4s\"\n"
+                     "#EXTINF:2.00000,\n"
+                     "seg-100.m4s\n"
+                     "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:04.000Z\n"
+                     "#EXT-X-DATERANGE:ID=\"card-4\",CLASS=\"com.shopcast.product\","
+                     "START-DATE=\"2026-11-29T14:00:05.000Z\",END-ON-NEXT=YES,X-PRODUCT=\"tea-01\","
+                     "X-SOLD=12\n"
+                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-101.0.m4s\",INDEPENDENT=YES\n"
+                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-101.1.m4s\"\n"
+                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-101.2.m4s\"\n"
+                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-101.3.m4s\"\n"
+                     "#EXTINF:2.00000,\n"
+                     "seg-101.m4s\n"
+                     "#EXT-X-DATERANGE:ID=\"card-5\",CLASS=\"com.shopcast.product\","
+                     "START-DATE=\"2026-11-29T14:00:06.499Z\",END-ON-NEXT=YES,X-PRODUCT=\"tea-01\","
+                     "X-SOLD=12\n"
+                     "#EXT-X-PART:DURATION=0.50000,URI=\"part-102.0.m4s\",INDEPENDENT=YES\n"
+                     "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-102.1.m4s\"\n");
+}
+
+Test(hls_media, the_segment_being_filled_keeps_its_date_without_a_range_in_it)
+{
+    hls_segment_t s[2];
+    char id[16];
+    hls_daterange_t r = card(id, 1, 500);
+    hls_media_t m = {
+        .target_duration = 2, .part_target = 0.5, .segs = s, .nsegs = 2, .ranges = &r, .nranges = 1
+    };
+    char *text;
+
+    fill(s, 1, 0, 2.0, 0, four_parts, 4);
+    growing(&s[1], one_part, 1);
+    text = media_text(&m);
+    cr_expect_not_null(strstr(text, "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:02.000Z\n"), "%s",
+                       text);
+    free(text);
+}
+
+Test(hls_media, a_range_starting_with_the_window_supersedes_the_one_before)
+{
+    hls_segment_t s[2];
+    char ids[2][16];
+    hls_daterange_t r[2] = { card(ids[0], 1, 100), card(ids[1], 2, 2000) };
+    hls_media_t m = { .target_duration = 2, .segs = s, .nsegs = 2, .ranges = r, .nranges = 2 };
+
+    fill(s, 2, 0, 2.0, 0, NULL, 0);
+    s[0].pdt_ms += 2000; /* starts exactly where card-2 does */
+    s[1].pdt_ms += 2000;
+    expect_ranges(&m, 1, "card-2");
+}
+
+Test(hls_media, plain_hls_lists_no_range_of_a_segment_not_yet_listed)
+{
+    hls_segment_t s[2];
+    char ids[2][16];
+    hls_daterange_t r[2] = { card(ids[0], 1, 1000), card(ids[1], 2, 2100) };
+    hls_media_t m = { .target_duration = 2, .segs = s, .nsegs = 2, .ranges = r, .nranges = 2 };
+
+    fill(s, 1, 0, 2.0, 0, four_parts, 4);
+    growing(&s[1], two_parts, 2); /* plain HLS lists it only once complete */
+    expect_ranges(&m, 1, "card-1");
+    m.part_target = 0.5; /* low latency lists it through its parts */
+    expect_ranges(&m, 2, "card-2");
+}
+
+Test(hls_media, delta_update_carries_the_ranges_of_skipped_segments)
+{
+    hls_segment_t s[11];
+    char ids[3][16];
+    /* in skipped 301, in skipped 303, in listed 306 */
+    hls_daterange_t r[3] = { card(ids[0], 1, 2500), card(ids[1], 2, 7000), card(ids[2], 3, 12500) };
+    hls_media_t m = { .target_duration = 2,
+                      .part_target = 0.5,
+                      .segs = s,
+                      .nsegs = 11,
+                      .skip = 1,
+                      .ranges = r,
+                      .nranges = 3 };
+    char *text, *first_seg;
+
+    fill(s, 10, 300, 2.0, 9, four_parts, 4);
+    growing(&s[10], one_part, 1);
+    text = media_text(&m);
+    cr_assert_not_null(strstr(text, "#EXT-X-SKIP:SKIPPED-SEGMENTS=4\n"), "%s", text);
+    cr_expect_eq(count(text, "#EXT-X-DATERANGE:"), 3, "%s", text);
+    /* the skipped segments' ranges go with the first segment written, 304 */
+    first_seg = strstr(text, "seg-304.m4s");
+    cr_assert_not_null(first_seg);
+    cr_expect_lt(strstr(text, "ID=\"card-2\""), first_seg, "%s", text);
+    cr_expect_gt(strstr(text, "ID=\"card-3\""), strstr(text, "seg-305.m4s"), "%s", text);
+    free(text);
+}
+
+Test(hls_media, an_empty_window_lists_no_range)
+{
+    char id[16];
+    hls_daterange_t r = card(id, 1, 0);
+    hls_media_t m = { .target_duration = 2, .part_target = 0.5, .ranges = &r, .nranges = 1 };
+
+    expect_ranges(&m, 0, NULL);
+}
+
+Test(hls_media, refuses_a_range_it_cannot_write)
+{
+    hls_segment_t s[1];
+    char ids[2][16];
+    hls_daterange_t good[2] = { card(ids[0], 1, 0), card(ids[1], 2, 10) }, r[2];
+    const hls_attr_t lower = { "price", NULL, 1 }, empty = { "", NULL, 1 },
+                     negative = { "PRICE", NULL, -1 }, quote = { "PRODUCT", "a\"b", 0 },
+                     newline = { "PRODUCT", "a\nb", 0 };
+    const hls_attr_t *bad_attrs[] = { &lower, &empty, &negative, &quote, &newline };
+    hls_media_t m = { .target_duration = 2, .segs = s, .nsegs = 1, .ranges = r, .nranges = 2 };
+    hls_buf_t b;
+
+    fill(s, 1, 0, 2.0, 0, NULL, 0);
+    hls_buf_init(&b, 4096);
+    memcpy(r, good, sizeof(r));
+    cr_assert_eq(hls_write_media(&b, &m), 0);
+    hls_buf_free(&b);
+    hls_buf_init(&b, 4096);
+    for (size_t i = 0; i < ARRAY_LEN(bad_attrs); i++) {
+        memcpy(r, good, sizeof(r));
+        r[1].attrs = bad_attrs[i];
+        r[1].nattrs = 1;
+        cr_expect_eq(hls_write_media(&b, &m), -EINVAL, "attribute %zu", i);
+    }
+    for (int i = 0; i < 6; i++) {
+        memcpy(r, good, sizeof(r));
+        if (i == 0)
+            r[1].start_ms = r[0].start_ms - 1; /* out of order */
+        else if (i == 1)
+            r[1].id = "x\"y";
+        else if (i == 2)
+            r[1].id = "";
+        else if (i == 3)
+            r[1].cls = NULL; /* END-ON-NEXT needs a CLASS */
+        else if (i == 4)
+            r[1].start_ms = 253402300800000ll; /* year 10000 */
+        else
+            r[1].attrs = NULL;
+        cr_expect_eq(hls_write_media(&b, &m), -EINVAL, "case %d", i);
+    }
+    cr_expect_eq(b.len, 0, "nothing written: %s", b.data);
+    hls_buf_free(&b);
+}
+
 /* ---- names ---- */
 
 typedef struct name_case_s {

@@ -1,7 +1,8 @@
 /* Unit tests for the live HLS window: what it serves is shared, not copied; rendered playlists
  * are reused until the window changes; a response's reference outlives the window's; an ended
  * window is released after its keep time, and a stream that comes back continues its numbering
- * after a discontinuity. */
+ * after a discontinuity; the card's stamps are listed with the part that holds their frame and
+ * kept, bounded and in order, for the events. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -392,4 +393,110 @@ Test(hls_live, parts_stay_downloadable_three_target_durations_after_leaving_the_
             }
         }
     cr_expect(removed[20], "parts leave the playlist at all");
+}
+
+/* ---- stamps ---- */
+
+#define T0_MS 1700000000000ll
+
+/* Posts part index of segment msn (three parts of 1/3 s a second, each dated) and drains. */
+static void post_dated_part(uint64_t msn, int index)
+{
+    rl_part_info_t info = { .rung = 0,
+                            .msn = msn,
+                            .index = index,
+                            .duration = 1.0 / 3,
+                            .independent = index == 0,
+                            .pdt_ms = T0_MS + (int64_t)(msn - 100) * 1000 + index * 333,
+                            .init_id = 7 };
+
+    rl_hls_post_part(h, &info, bytes("p"));
+    if (index == 2)
+        rl_hls_post_segment(h, 0, msn, 1.0);
+    rl_hls_drain(h);
+}
+
+static rl_stamp_t stamp(uint64_t seq, int64_t pdt_ms)
+{
+    rl_stamp_t s = { .seq = seq,
+                     .version = seq * 10,
+                     .state_seq = seq * 100,
+                     .pts_ms = 5000 + (pdt_ms - T0_MS),
+                     .pdt_ms = pdt_ms,
+                     .pinned = 1,
+                     .price = 1280,
+                     .sold = 3,
+                     .stock = 97 };
+
+    snprintf(s.product, sizeof(s.product), "tea-%llu", (unsigned long long)seq);
+    return s;
+}
+
+Test(hls_live, a_stamp_is_listed_with_the_part_that_holds_its_frame)
+{
+    rl_stamp_t s = stamp(42, T0_MS + 1400); /* in part 101.1 */
+
+    post_dated_part(100, 0);
+    post_dated_part(100, 1);
+    post_dated_part(100, 2);
+    post_dated_part(101, 0);
+    rl_hls_post_stamp(h, &s); /* the worker posts it before that part */
+    rl_hls_drain(h);
+    cr_expect(!playlist_has("EXT-X-DATERANGE"), "listed before any part holds its frame");
+    post_dated_part(101, 1);
+    cr_expect(playlist_has("#EXT-X-DATERANGE:ID=\"card-42\",CLASS=\"com.shopcast.product\","
+                           "START-DATE=\"2023-11-14T22:13:21.400Z\",END-ON-NEXT=YES,"
+                           "X-PRODUCT=\"tea-42\",X-PRICE=1280,X-SOLD=3,X-STOCK=97,"
+                           "X-VERSION=420,X-SEQ=42,X-PTS=6400,X-REDIS-SEQ=4200\n"));
+}
+
+Test(hls_live, stamps_are_kept_for_events_in_order_and_bounded)
+{
+    const rl_stamp_t *first;
+    uint64_t seq0 = rl_hls_next_stamp_seq(h);
+    size_t n;
+
+    cr_expect_gt(seq0, (uint64_t)T0_MS, "numbered from the wall clock in ms");
+    for (uint64_t i = 0; i < RL_HLS_STAMPS + 5; i++) {
+        rl_stamp_t s = stamp(seq0 + i, T0_MS + (int64_t)i);
+        rl_hls_post_stamp(h, &s);
+    }
+    rl_hls_drain(h);
+    n = rl_hls_stamps(h, 0, &first);
+    cr_assert_eq(n, RL_HLS_STAMPS);
+    cr_expect_eq(first[0].seq, seq0 + 5, "the oldest went first");
+    cr_expect_eq(first[n - 1].seq, seq0 + RL_HLS_STAMPS + 4);
+    cr_expect_eq(rl_hls_next_stamp_seq(h), seq0 + RL_HLS_STAMPS + 5);
+    n = rl_hls_stamps(h, seq0 + RL_HLS_STAMPS + 2, &first);
+    cr_assert_eq(n, 2, "only those after the last one sent");
+    cr_expect_eq(first[0].seq, seq0 + RL_HLS_STAMPS + 3);
+    cr_expect_eq(rl_hls_stamps(h, seq0 + RL_HLS_STAMPS + 4, &first), 0);
+}
+
+Test(hls_live, a_late_stamp_from_an_earlier_worker_is_dropped)
+{
+    rl_stamp_t a = stamp(50, T0_MS + 100), late = stamp(49, T0_MS + 200);
+    const rl_stamp_t *first;
+
+    rl_hls_post_stamp(h, &a);
+    rl_hls_post_stamp(h, &late);
+    rl_hls_drain(h);
+    cr_assert_eq(rl_hls_stamps(h, 0, &first), 1);
+    cr_expect_eq(first[0].seq, 50);
+}
+
+Test(hls_live, stamp_dates_never_go_back)
+{
+    rl_stamp_t a = stamp(1, T0_MS + 500), b = stamp(2, T0_MS + 300);
+    const rl_stamp_t *first;
+
+    rl_hls_post_stamp(h, &a);
+    rl_hls_post_stamp(h, &b); /* the PDT was re-anchored between them */
+    rl_hls_drain(h);
+    cr_assert_eq(rl_hls_stamps(h, 0, &first), 2);
+    cr_expect_eq(first[1].pdt_ms, T0_MS + 500);
+    post_dated_part(100, 0);
+    post_dated_part(100, 1);
+    cr_expect(playlist_has("ID=\"card-1\"") && playlist_has("ID=\"card-2\""),
+              "the playlist is written, with both");
 }
