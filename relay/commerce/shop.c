@@ -13,6 +13,7 @@
 
 #include "relay/commerce/commerce.h"
 #include "relay/commerce/shop.h"
+#include "relay/core/clock.h"
 #include "relay/core/log.h"
 #include "relay/live/stream.h"
 
@@ -160,9 +161,9 @@ static void publish(rl_server_t *srv, rl_shop_t *sh, const json_t *snap)
     }
     s->version = ++srv->commerce->version;
     srv->commerce->nstates++;
-    rl_dbg("card_state", "stream=%s version=%llu seq=%llu pinned=%d sold=%lld", sh->id,
+    rl_dbg("card_state", "stream=%s version=%llu seq=%llu pinned=%d sold=%lld mono_us=%lld", sh->id,
            (unsigned long long)s->version, (unsigned long long)s->seq, s->pinned,
-           (long long)s->sold);
+           (long long)s->sold, (long long)rl_now_us());
     rl_stream_set_overlay(srv, st, s);
 }
 

@@ -50,6 +50,10 @@ typedef struct session_s {
 
 struct rl_media_s {
     rl_media_opts_t o;
+    /* At debug level, the frame of the latest stamp, until the last rung has encoded it
+     * (bench/order_to_frame.sh times an order to it): its pts, Redis's seq; pts -1: none. */
+    int64_t timed_pts;
+    uint64_t timed_seq;
     char stream_id[64];
     rl_rung_t rungs[RL_MAX_RUNGS];
     char preset[32];
@@ -344,6 +348,11 @@ static void on_encoded(void *opaque, int rung, AVPacket *pkt)
     if (packager_due(m) && setup_packager(m) < 0)
         return;
     pkt->opaque = arrival_of(m, pkt->pts);
+    if (pkt->pts == m->timed_pts && rung == m->o.nrungs - 1) {
+        rl_dbg("card_encoded", "stream=%s redis_seq=%llu pts=%lld mono_us=%lld", m->stream_id,
+               (unsigned long long)m->timed_seq, (long long)pkt->pts, (long long)rl_now_us());
+        m->timed_pts = -1;
+    }
     if ((rc = rl_packager_video(m->pk, rung, pkt)) < 0)
         rl_err("package_video", "stream=%s error=\"%s\"", m->stream_id, av_err2str(rc));
     atomic_fetch_add(&m->stats.frames_encoded, 1);
@@ -361,8 +370,13 @@ static void compose(void *opaque, AVFrame *f)
     if (packager_due(m)) /* this frame starts new muxers */
         rl_packager_restart_due(m->pk);
     rl_packager_frame_times(m->pk, f->pts, f->pict_type == AV_PICTURE_TYPE_I, &pdt, &media);
-    if (rl_compose_frame(m->compose, f, pdt, media, &s) > 0)
-        rl_hls_post_stamp(m->hls, &s);
+    if (rl_compose_frame(m->compose, f, pdt, media, &s) <= 0)
+        return;
+    rl_hls_post_stamp(m->hls, &s);
+    if (rl_log_level >= RL_LOG_DEBUG) {
+        m->timed_pts = f->pts;
+        m->timed_seq = s.state_seq;
+    }
 }
 
 static void open_transcoder(rl_media_t *m)
@@ -633,6 +647,7 @@ rl_media_t *rl_media_start(const rl_media_opts_t *o, char *err, size_t errlen)
     if (!m)
         return snprintf(err, errlen, "out of memory"), NULL;
     m->o = *o;
+    m->timed_pts = -1;
     av_strlcpy(m->stream_id, o->stream_id, sizeof(m->stream_id));
     av_strlcpy(m->preset, o->preset ? o->preset : "veryfast", sizeof(m->preset));
     memcpy(m->rungs, o->rungs, (size_t)o->nrungs * sizeof(*o->rungs));
