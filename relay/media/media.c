@@ -52,7 +52,7 @@ struct rl_media_s {
     rl_media_opts_t o;
     /* At debug level, the frame of the latest stamp, until the last rung has encoded it
      * (bench/order_to_frame.sh times an order to it): its pts, Redis's seq; pts -1: none. */
-    int64_t timed_pts;
+    int64_t timed_pts, timed_us; /* timed_us: when it was composed */
     uint64_t timed_seq;
     char stream_id[64];
     rl_rung_t rungs[RL_MAX_RUNGS];
@@ -348,10 +348,13 @@ static void on_encoded(void *opaque, int rung, AVPacket *pkt)
     if (packager_due(m) && setup_packager(m) < 0)
         return;
     pkt->opaque = arrival_of(m, pkt->pts);
-    if (pkt->pts == m->timed_pts && rung == m->o.nrungs - 1) {
-        rl_dbg("card_encoded", "stream=%s redis_seq=%llu pts=%lld mono_us=%lld", m->stream_id,
-               (unsigned long long)m->timed_seq, (long long)pkt->pts, (long long)rl_now_us());
-        m->timed_pts = -1;
+    if (pkt->pts == m->timed_pts) {
+        rl_dbg("card_encoded",
+               "stream=%s redis_seq=%llu rung=%d last=%d pts=%lld composed_us=%lld mono_us=%lld",
+               m->stream_id, (unsigned long long)m->timed_seq, rung, rung == m->o.nrungs - 1,
+               (long long)pkt->pts, (long long)m->timed_us, (long long)rl_now_us());
+        if (rung == m->o.nrungs - 1)
+            m->timed_pts = -1;
     }
     if ((rc = rl_packager_video(m->pk, rung, pkt)) < 0)
         rl_err("package_video", "stream=%s error=\"%s\"", m->stream_id, av_err2str(rc));
@@ -376,6 +379,7 @@ static void compose(void *opaque, AVFrame *f)
     if (rl_log_level >= RL_LOG_DEBUG) {
         m->timed_pts = f->pts;
         m->timed_seq = s.state_seq;
+        m->timed_us = rl_now_us();
     }
 }
 
