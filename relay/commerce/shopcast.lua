@@ -298,11 +298,13 @@ end
 -- An order reads only what it needs: the product's price, stock and currency, and the flash
 -- sale's fields when the sale is for this product. This is the hot path (one call per order).
 local function order_product(s, pid)
-  local v = redis.call('HMGET', product_key(s, pid), 'price', 'stock', 'currency')
+  local v = redis.call('HMGET', product_key(s, pid), 'price', 'stock', 'currency', 'sold',
+    'revenue')
   if not v[1] then
     return nil
   end
-  return { price = num(v[1]), stock = num(v[2]), currency = v[3] }
+  return { price = num(v[1]), stock = num(v[2]), currency = v[3], sold = num(v[4]),
+    revenue = num(v[5]) }
 end
 
 local function order_flash(s, pid, now)
@@ -335,12 +337,12 @@ end
 
 -- Counts the order; returns the product's stock and sold after it, and the flash sale's units
 -- left (nil without a sale).
-local function order_count(s, oid, pid, qty, buyer, price, f, now, maxlen)
-  local k = product_key(s, pid)
+local function order_count(s, oid, pid, p, qty, buyer, price, f, now, maxlen)
   local amount, left = price * qty, nil
-  local stock = redis.call('HINCRBY', k, 'stock', -qty)
-  local sold = redis.call('HINCRBY', k, 'sold', qty)
-  redis.call('HINCRBY', k, 'revenue', amount)
+  -- one write for the three counters (the function is atomic: nothing changed them since HMGET)
+  local stock, sold = p.stock - qty, p.sold + qty
+  redis.call('HSET', product_key(s, pid), 'stock', stock, 'sold', sold, 'revenue',
+    p.revenue + amount)
   if f then
     left = redis.call('HINCRBY', s .. ':flash', 'left', -qty)
     if buyer ~= '' then
@@ -397,7 +399,7 @@ local function order(keys, args)
   local price = f and f.price or p.price
   local no = order_check(s, p, qty, buyer, shown, price, f)
   if no then return no end
-  local stock, sold, left = order_count(s, oid, pid, qty, buyer, price, f, now, maxlen)
+  local stock, sold, left = order_count(s, oid, pid, p, qty, buyer, price, f, now, maxlen)
   local seq = order_event(s, pid, qty, price, stock, sold, left)
   local body = cjson.encode({ order_id = oid, product = pid, qty = qty, price = price,
     amount = price * qty, currency = p.currency, sold = sold, stock = stock, seq = seq })
