@@ -391,7 +391,8 @@ static int on_body(rl_http_req_t *r, const void *in, size_t len)
         r->body = grown;
         r->body_cap = cap;
     }
-    memcpy(r->body + r->body_len, in, len);
+    if (len) /* lws also calls with no bytes (in NULL) */
+        memcpy(r->body + r->body_len, in, len);
     r->body_len += len;
     r->body[r->body_len] = '\0';
     return 0;
