@@ -47,6 +47,24 @@ int ov_state_set_name(ov_state_t *s, const char *name)
     return 0;
 }
 
+static int same_thumb(const ov_state_t *a, const ov_state_t *b)
+{
+    if (!a->thumb || !b->thumb)
+        return !a->thumb && !b->thumb;
+    return a->thumb_w == b->thumb_w && a->thumb_h == b->thumb_h &&
+           (a->thumb->data == b->thumb->data ||
+            (a->thumb->size == b->thumb->size &&
+             !memcmp(a->thumb->data, b->thumb->data, a->thumb->size)));
+}
+
+int ov_state_same_goods(const ov_state_t *a, const ov_state_t *b)
+{
+    return !strcmp(a->product_id, b->product_id) &&
+           !strcmp(a->name ? a->name : "", b->name ? b->name : "") &&
+           !strcmp(a->currency, b->currency) && a->regular_price == b->regular_price &&
+           a->sold == b->sold && a->stock == b->stock && same_thumb(a, b);
+}
+
 ov_state_t *ov_state_ref(ov_state_t *s)
 {
     if (s)

@@ -49,6 +49,10 @@ ov_state_t *ov_state_new(void);
 ov_state_t *ov_state_copy(const ov_state_t *src);
 /* Sets the name (copied); 0 or -ENOMEM. Only before the state is published. */
 int ov_state_set_name(ov_state_t *s, const char *name);
+/* Whether a and b show the same product alike: id, name, currency, regular price, sold, stock
+ * and image (the same bytes). The price and the flash sale are the caller's to compare: what
+ * they show depends on when (a sale ends by its clock). Both must be pinned. */
+int ov_state_same_goods(const ov_state_t *a, const ov_state_t *b);
 ov_state_t *ov_state_ref(ov_state_t *s);
 /* Drops a reference and NULLs *s; frees on the last one. Accepts NULL. */
 void ov_state_unref(ov_state_t **s);

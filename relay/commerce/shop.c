@@ -140,12 +140,9 @@ static int same_card(const ov_state_t *a, const ov_state_t *b)
         return 0;
     if (!a->pinned)
         return 1;
-    return !strcmp(a->product_id, b->product_id) && !strcmp(a->name, b->name) &&
-           !strcmp(a->currency, b->currency) && a->price == b->price &&
-           a->product_price == b->product_price && a->regular_price == b->regular_price &&
-           a->sold == b->sold && a->stock == b->stock && a->flash == b->flash &&
-           a->flash_ends_ms == b->flash_ends_ms && a->flash_left == b->flash_left &&
-           (a->thumb ? a->thumb->data : NULL) == (b->thumb ? b->thumb->data : NULL);
+    return ov_state_same_goods(a, b) && a->price == b->price &&
+           a->product_price == b->product_price && a->flash == b->flash &&
+           a->flash_ends_ms == b->flash_ends_ms && a->flash_left == b->flash_left;
 }
 
 static void publish(rl_server_t *srv, rl_shop_t *sh, const json_t *snap)

@@ -70,21 +70,6 @@ void rl_compose_publish(rl_compose_t *c, ov_state_t *s)
     ov_slot_publish(&c->slot, s);
 }
 
-static int same_text(const char *a, const char *b)
-{
-    return !strcmp(a ? a : "", b ? b : "");
-}
-
-static int same_thumb(const ov_state_t *a, const ov_state_t *b)
-{
-    if (!a->thumb || !b->thumb)
-        return !a->thumb && !b->thumb;
-    return a->thumb_w == b->thumb_w && a->thumb_h == b->thumb_h &&
-           (a->thumb->data == b->thumb->data ||
-            (a->thumb->size == b->thumb->size &&
-             !memcmp(a->thumb->data, b->thumb->data, a->thumb->size)));
-}
-
 /* At or after flash_ends_ms Redis charges product_price, and the card shows no sale. */
 static view_t view_at(ov_state_t *s, int64_t now_ms)
 {
@@ -104,13 +89,8 @@ static int shows_alike(const view_t *a, const view_t *b)
 
     if (!x || !y)
         return x == y;
-    return !strcmp(x->product_id, y->product_id) && same_text(x->name, y->name) &&
-           !strcmp(x->currency, y->currency) && a->price == b->price &&
-           x->regular_price == y->regular_price && x->sold == y->sold && x->stock == y->stock &&
-           a->flash == b->flash &&
-           (!a->flash ||
-            (x->flash_ends_ms == y->flash_ends_ms && x->flash_left == y->flash_left)) &&
-           same_thumb(x, y);
+    return ov_state_same_goods(x, y) && a->price == b->price && a->flash == b->flash &&
+           (!a->flash || (x->flash_ends_ms == y->flash_ends_ms && x->flash_left == y->flash_left));
 }
 
 /* The newest published state, if any, becomes what the card shows. */

@@ -8,7 +8,6 @@ shopcast_order, as another system (a shop platform) would call it.
 import json
 import os
 import re
-import socket
 import struct
 import subprocess
 import time
@@ -19,43 +18,7 @@ import urllib.request
 import pytest
 
 from conftest import wait_until
-
-
-class Resp:
-    """A minimal binary-safe Redis client (RESP2), enough for DUMP, GET and FCALL."""
-
-    def __init__(self, url):
-        u = urllib.parse.urlparse(url)
-        self.sock = socket.create_connection((u.hostname, u.port or 6379), timeout=10)
-        self.f = self.sock.makefile("rb")
-
-    def __call__(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2]
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise AssertionError("bad reply %r" % line)
-
-    def close(self):
-        self.sock.close()
+from resp import Resp, keys_under
 
 
 @pytest.fixture
@@ -93,13 +56,9 @@ def call(sc, method, path, body=None, token=True, data=None, ctype=None):
 
 def dump(redis, prefix):
     """Every key under prefix with its serialised value: what Redis holds, byte for byte."""
-    keys, cursor = [], b"0"
-    while True:
-        cursor, batch = redis("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 1000)
-        keys += batch
-        if cursor == b"0":
-            assert len(keys) > 3, "a stream with a product holds more keys: %r" % keys
-            return {k: redis("DUMP", k) for k in keys}
+    keys = keys_under(redis, prefix)
+    assert len(keys) > 3, "a stream with a product holds more keys: %r" % keys
+    return {k: redis("DUMP", k) for k in keys}
 
 
 def skey(sc, sid):

@@ -14,50 +14,12 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 
 import pytest
 
 from conftest import BIN, free_port, wait_until
+from resp import Resp, keys_under
 from test_redis_faults import RedisServer
-
-
-class RedisError(Exception):
-    pass
-
-
-class Resp:
-    """The least Redis client that will do: one connection, one command at a time."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.f = self.sock.makefile("rb")
-
-    def __call__(self, *args):
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        self.sock.sendall(b"*%d\r\n" % len(args) +
-                          b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()[:-2]
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RedisError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2]
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RedisError("bad reply %r" % line)
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture
@@ -75,7 +37,7 @@ def redis_url(own_redis):
 
 @pytest.fixture
 def rc(own_redis):
-    c = Resp(own_redis.port)
+    c = Resp(own_redis.url)
     yield c
     c.close()
 
@@ -135,13 +97,7 @@ class Shop:
 def everything(rc, prefix):
     """Every key under the prefix with its serialised value and whether it expires: what a refused
     order must leave as it was."""
-    keys, cursor = [], b"0"
-    while True:
-        cursor, batch = rc("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 1000)
-        keys += batch
-        if cursor == b"0":
-            break
-    return {k: (rc("DUMP", k), rc("TTL", k) > 0) for k in sorted(keys)}
+    return {k: (rc("DUMP", k), rc("TTL", k) > 0) for k in keys_under(rc, prefix)}
 
 
 @pytest.fixture
@@ -474,7 +430,7 @@ def test_20000_orders_50_clients_30pct_duplicates_exact_counts(shopcast_factory,
     assert len(answers) == REQUESTS
     print("answers by status:", {s: sum(a[3] == s for a in answers) for s in DEFINITIVE},
           "retries:", sum(c.retries for c in clients))
-    shop.rc = Resp(own_redis.port)  # the first connection died with a kill -9
+    shop.rc = Resp(own_redis.url)  # the first connection died with a kill -9
     try:
         check_exactly_once(shop, orders, answers, stock)
     finally:

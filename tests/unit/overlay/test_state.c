@@ -100,3 +100,28 @@ Test(slot, a_taker_racing_a_publisher_sees_versions_only_increase)
     cr_expect_null(ov_slot_take(&race_slot));
     ov_state_unref(&cur);
 }
+
+Test(state, same_goods_compares_what_the_card_shows_and_images_by_their_bytes)
+{
+    ov_state_t *a = ov_state_new(), *b;
+
+    a->pinned = 1;
+    a->sold = 3;
+    ov_state_set_name(a, "honey");
+    a->thumb = av_buffer_allocz(16);
+    a->thumb_w = a->thumb_h = 2;
+    b = ov_state_copy(a);
+    av_buffer_unref(&b->thumb);
+    b->thumb = av_buffer_allocz(16); /* another buffer, the same pixels */
+    cr_expect(ov_state_same_goods(a, b));
+    b->thumb->data[5] = 1;
+    cr_expect_not(ov_state_same_goods(a, b));
+    b->thumb->data[5] = 0;
+    b->sold = 4;
+    cr_expect_not(ov_state_same_goods(a, b));
+    b->sold = 3;
+    b->price = 1; /* the caller's to compare */
+    cr_expect(ov_state_same_goods(a, b));
+    ov_state_unref(&a);
+    ov_state_unref(&b);
+}
