@@ -177,8 +177,14 @@ static void make_stamp(rl_compose_t *c, const view_t *v, int64_t pdt_ms, int64_t
                          .sold = s ? s->sold : 0,
                          .stock = s ? s->stock : 0,
                          .flash = v->flash };
-    if (s)
+    if (s) {
         copy_product(out->product, sizeof(out->product), s->product_id);
+        av_strlcpy(out->name, s->name ? s->name : "", sizeof(out->name));
+        av_strlcpy(out->currency, s->currency, sizeof(out->currency));
+        out->regular_price = s->regular_price;
+        out->flash_ends_ms = v->flash ? s->flash_ends_ms : 0;
+        out->flash_left = v->flash ? s->flash_left : 0;
+    }
     c->last = *out;
     ov_state_unref(&c->stamped.s);
     c->stamped = *v;

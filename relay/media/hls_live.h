@@ -28,6 +28,7 @@ typedef struct rl_hls_rung_s {
 
 /* A change of what the product card shows, stamped with the first frame that shows it: the same
  * frame in every rung, since the card is blended before scaling. */
+#define RL_STAMP_NAME_MAX 200 /* bytes: a product name's limit (relay/commerce/catalog_body.h) */
 typedef struct rl_stamp_s {
     uint64_t seq;       /* increases for the stream, across workers and restarts */
     uint64_t version;   /* the overlay state's version (ov_state_t: the relay's count) */
@@ -39,6 +40,11 @@ typedef struct rl_stamp_s {
     int64_t price;    /* minor units, charged at that frame (the flash price during a sale) */
     int64_t sold, stock;
     int flash;
+    /* What else the frame shows, for the pages' events and the VOD's chapters (not playlisted) */
+    char name[RL_STAMP_NAME_MAX + 1]; /* UTF-8 as the operator typed it */
+    char currency[4];
+    int64_t regular_price;
+    int64_t flash_ends_ms, flash_left; /* while flash */
 } rl_stamp_t;
 
 /* Stamps the window keeps (the playlists list those within their window): a burst of changes
