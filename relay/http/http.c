@@ -276,6 +276,7 @@ static int write_response(rl_http_req_t *r)
     int h1 = lws_get_network_wsi(r->wsi) == r->wsi;
 
     r->ready = r->open = 0;
+    r->srv->counters.http_status[r->status >= 100 && r->status < 600 ? r->status / 100 : 0]++;
     if (lws_add_http_common_headers(r->wsi, (unsigned)r->status, r->ctype, blen, &p, end) ||
         lws_add_http_header_by_name(r->wsi, (const uint8_t *)"access-control-allow-origin:",
                                     (const uint8_t *)"*", 1, &p, end) ||

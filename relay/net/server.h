@@ -39,6 +39,7 @@ typedef struct rl_counters_s {
     uint64_t publish_replaced;
     uint64_t publish_offline; /* accepted on a key known to this node while Redis was down */
     uint64_t http_requests;
+    uint64_t http_status[6]; /* responses written, by status class: [2] is 2xx; [0] other */
 } rl_counters_t;
 
 typedef struct rl_server_s {
