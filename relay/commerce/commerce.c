@@ -102,13 +102,14 @@ void rl_commerce_stats(const rl_server_t *srv, rl_commerce_stats_t *st)
     memset(st, 0, sizeof(*st));
     if (!c)
         return;
-    *st = (rl_commerce_stats_t){ rl_commerce_ready(srv),
-                                 rl_redis_ready(c->sub),
-                                 c->nevents,
-                                 c->nreloads,
-                                 c->nstates,
-                                 c->nimages,
-                                 c->nbad_images };
+    *st = (rl_commerce_stats_t){ .library_loaded = rl_commerce_ready(srv),
+                                 .subscriber_up = rl_redis_ready(c->sub),
+                                 .events = c->nevents,
+                                 .reloads = c->nreloads,
+                                 .states = c->nstates,
+                                 .images = c->nimages,
+                                 .bad_images = c->nbad_images };
+    memcpy(st->orders, c->norders, sizeof(st->orders));
 }
 
 void rl_commerce_key(const rl_server_t *srv, const char *id, char *dst, size_t size)

@@ -29,10 +29,26 @@ void rl_commerce_tick(rl_server_t *srv);
 /* The library loaded on the current connection: functions may be called. */
 int rl_commerce_ready(const rl_server_t *srv);
 
+/* How the orders sent to Redis came out (relay/commerce/orders.c), for /metrics: counted,
+ * replayed (the same order_id again), refused as sold out or for a price that changed, refused
+ * otherwise (a buyer's limit, an order_id reused, no such product...), not answered (503), or
+ * an unexpected reply (500). */
+typedef enum rl_order_result_e {
+    RL_ORDER_COUNTED,
+    RL_ORDER_DUPLICATE,
+    RL_ORDER_SOLD_OUT,
+    RL_ORDER_PRICE_CHANGED,
+    RL_ORDER_REFUSED,
+    RL_ORDER_UNAVAILABLE,
+    RL_ORDER_FAILED,
+    RL_ORDER_RESULTS
+} rl_order_result_t;
+
 /* What /metrics reports of commerce. */
 typedef struct rl_commerce_stats_s {
     int library_loaded, subscriber_up;
     uint64_t events, reloads, states, images, bad_images;
+    uint64_t orders[RL_ORDER_RESULTS];
 } rl_commerce_stats_t;
 void rl_commerce_stats(const rl_server_t *srv, rl_commerce_stats_t *st);
 

@@ -37,13 +37,48 @@ static const struct {
     { "TRYAGAIN", 503 }, { "NOREPLICAS", 503 }, { "CLUSTERDOWN", 503 },
 };
 
+/* What a 409 refused the order for: its body's "error" (the library's key order is cjson's). */
+static rl_order_result_t refusal(const char *json, size_t len)
+{
+    json_t *j = json_loadb(json, len, 0, NULL);
+    const char *why = json_string_value(json_object_get(j, "error"));
+    rl_order_result_t res = RL_ORDER_REFUSED;
+
+    if (why && !strcmp(why, "sold_out"))
+        res = RL_ORDER_SOLD_OUT;
+    else if (why && !strcmp(why, "price_changed"))
+        res = RL_ORDER_PRICE_CHANGED;
+    json_decref(j);
+    return res;
+}
+
+static rl_order_result_t result_of(int status, const char *json, size_t len)
+{
+    switch (status) {
+    case 201: return RL_ORDER_COUNTED;
+    case 200: return RL_ORDER_DUPLICATE;
+    case 409: return refusal(json, len);
+    case 503: return RL_ORDER_UNAVAILABLE;
+    case 500: return RL_ORDER_FAILED;
+    default: return RL_ORDER_REFUSED;
+    }
+}
+
+/* Every answer goes through here, so that /metrics counts each order once. */
+static void finish(call_t *call, uint64_t token, int status, const char *json, size_t len)
+{
+    if (call->srv->commerce)
+        call->srv->commerce->norders[result_of(status, json, len)]++;
+    call->cb(call->srv, token, status, json, len);
+}
+
 static void answer_error(call_t *call, uint64_t token, int status, const char *msg)
 {
     json_t *j = json_pack("{s:s}", "error", msg);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
     json_decref(j);
-    call->cb(call->srv, token, s ? status : 500, s ? s : "", s ? strlen(s) : 0);
+    finish(call, token, s ? status : 500, s ? s : "", s ? strlen(s) : 0);
     free(s);
 }
 
@@ -100,7 +135,7 @@ static void on_reply(void *owner, uint64_t token, int rc, redisReply *rep)
     else if (!is_result(rep) || (status = rep->element[0]->integer) < 200 || status > 499)
         answer_error(call, token, 500, "unexpected reply from shopcast_order");
     else
-        call->cb(call->srv, token, (int)status, rep->element[1]->str, rep->element[1]->len);
+        finish(call, token, (int)status, rep->element[1]->str, rep->element[1]->len);
     free(call);
 }
 

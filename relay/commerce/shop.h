@@ -9,6 +9,7 @@
 #include <libavutil/buffer.h>
 #include <stdint.h>
 
+#include "relay/commerce/commerce.h"
 #include "relay/net/redis.h"
 #include "relay/net/server.h"
 
@@ -39,6 +40,7 @@ struct rl_commerce_s {
     char aof[16], fsync[16]; /* as last logged */
     /* events received, snapshots asked for, card states published, thumbnails loaded / bad */
     uint64_t nevents, nreloads, nstates, nimages, nbad_images;
+    uint64_t norders[RL_ORDER_RESULTS]; /* orders.c: how orders came out */
 
     int lib_loading;                    /* a FUNCTION LOAD is in flight */
     unsigned lib_failures;              /* FUNCTION LOADs refused since the last that succeeded */
