@@ -52,6 +52,7 @@ typedef struct rung_s {
     int ninits;
     float ready_ms[LATENCIES]; /* part-ready latency of recent parts */
     unsigned nready;
+    rl_hls_ready_t ready;   /* and of all of them (not cumulative here: one bucket per part) */
     rl_blob_t *playlist[3]; /* rendered text by _HLS_skip (none, YES, v2), until the next change */
 } rung_t;
 
@@ -294,6 +295,11 @@ static rung_t *active_rung(rl_hls_t *h, int i)
     return NULL;
 }
 
+static const rung_t *active_rung_c(const rl_hls_t *h, int i)
+{
+    return active_rung((rl_hls_t *)h, i); /* only reads: the const is given back */
+}
+
 static void apply_init(rung_t *r, ev_t *e)
 {
     init_t *slot = &r->inits[r->ninits < MAX_INITS ? r->ninits++ : 0];
@@ -365,6 +371,21 @@ static seg_t *new_seg(rung_t *r, const rl_part_info_t *p)
     return grown;
 }
 
+const double rl_hls_ready_le_ms[RL_HLS_READY_BUCKETS] = { 10, 25, 50, 100, 200, 400, 800 };
+
+static void part_ready(rung_t *r, double ms)
+{
+    int k = 0;
+
+    r->ready_ms[r->nready++ % LATENCIES] = (float)ms;
+    while (k < RL_HLS_READY_BUCKETS && ms > rl_hls_ready_le_ms[k])
+        k++;
+    if (k < RL_HLS_READY_BUCKETS)
+        r->ready.bucket[k]++;
+    r->ready.count++;
+    r->ready.sum_ms += ms;
+}
+
 static void apply_part(rl_hls_t *h, rung_t *r, ev_t *e)
 {
     seg_t *s = r->nsegs ? &r->segs[r->nsegs - 1] : NULL;
@@ -382,7 +403,7 @@ static void apply_part(rl_hls_t *h, rung_t *r, ev_t *e)
     }
     s->parts[s->nparts++] = (part_t){ e->part.duration, e->part.independent, e->data };
     if (e->part.arrival_us) /* from the source packet's arrival to now, when it can be fetched */
-        r->ready_ms[r->nready++ % LATENCIES] = (float)(rl_now_us() - e->part.arrival_us) / 1000;
+        part_ready(r, (double)(rl_now_us() - e->part.arrival_us) / 1000);
     e->data = NULL;
     if (e->part.msn >= h->next_msn)
         h->next_msn = e->part.msn + 1;
@@ -548,6 +569,19 @@ size_t rl_hls_stamps(const rl_hls_t *h, uint64_t after_seq, const rl_stamp_t **f
         i--;
     *first = h->stamps + i;
     return (size_t)(h->nstamps - i);
+}
+
+int rl_hls_rung_ready(const rl_hls_t *h, int i, rl_hls_ready_t *out)
+{
+    const rung_t *r = active_rung_c(h, i);
+    uint64_t below = 0;
+
+    if (!r)
+        return -ENOENT;
+    *out = r->ready;
+    for (int k = 0; k < RL_HLS_READY_BUCKETS; k++)
+        out->bucket[k] = below += r->ready.bucket[k];
+    return 0;
 }
 
 int rl_hls_target_duration(const rl_hls_t *h)
@@ -833,13 +867,10 @@ static int cmp_float(const void *a, const void *b)
 
 int rl_hls_rung_info(const rl_hls_t *h, int i, rl_hls_rung_t *desc, double *p50, double *p95)
 {
-    const rung_t *r = NULL;
+    const rung_t *r = active_rung_c(h, i);
     float sorted[LATENCIES];
     unsigned n;
 
-    for (int k = 0; k < h->nrungs && !r; k++)
-        if (h->rungs[k].active && i-- == 0)
-            r = &h->rungs[k];
     if (!r)
         return -ENOENT;
     *desc = r->desc;

@@ -102,6 +102,18 @@ int rl_hls_file(rl_hls_t *h, const char *rung, const hls_name_t *name, rl_blob_t
  * the arrival of the source packet to the part being servable), milliseconds. */
 int rl_hls_rung_info(const rl_hls_t *h, int i, rl_hls_rung_t *desc, double *p50, double *p95);
 
+/* The part-ready latency of every part the i-th rendition made, as a histogram with fixed
+ * bounds (ms) for /metrics: bucket[k] counts the parts of at most rl_hls_ready_le_ms[k]
+ * (cumulative, as Prometheus has them); count and sum_ms cover every part. Network thread. */
+#define RL_HLS_READY_BUCKETS 7
+extern const double rl_hls_ready_le_ms[RL_HLS_READY_BUCKETS];
+typedef struct rl_hls_ready_s {
+    uint64_t bucket[RL_HLS_READY_BUCKETS];
+    uint64_t count;
+    double sum_ms;
+} rl_hls_ready_t;
+int rl_hls_rung_ready(const rl_hls_t *h, int i, rl_hls_ready_t *out);
+
 int rl_hls_target_duration(const rl_hls_t *h); /* seconds */
 int rl_hls_ended(const rl_hls_t *h);
 
