@@ -26,6 +26,7 @@ typedef struct op_s {
     char id[ID_LEN + 8];
     char key[256];
     char title[256];
+    char old_key[256]; /* a rotation's: the key it revokes */
 } op_t;
 
 int rl_random_token(char *out, size_t len)
@@ -163,6 +164,63 @@ int rl_keys_create(rl_server_t *srv, const char *title, rl_create_cb cb, uint64_
     return 0;
 fail:
     free(op);
+    return rc;
+}
+
+static void on_rotated(void *owner, uint64_t token, int rc, redisReply *rep)
+{
+    op_t *op = owner;
+
+    if (!rc && rep->type != REDIS_REPLY_ARRAY)
+        rc = -EIO;
+    if (!rc) {
+        forget(op->srv, op->old_key);
+        learn(op->srv, op->id, op->key);
+    }
+    ((rl_create_cb)op->cb)(op->srv, token, rc, op->id, op->key);
+    free(op);
+}
+
+/* Second step of a rotation: the old key is known; swap it for a new one at once. */
+static void on_old_key(void *owner, uint64_t token, int rc, redisReply *rep)
+{
+    op_t *op = owner;
+    char st[512], old[512], k[512];
+
+    if (!rc && (rep->type != REDIS_REPLY_STRING || strlen(rep->str) >= sizeof(op->old_key)))
+        rc = -ENOENT;
+    if (rc < 0 || (rc = rl_random_token(op->key, KEY_LEN)) < 0)
+        goto fail;
+    av_strlcpy(op->old_key, rep->str, sizeof(op->old_key));
+    name(st, sizeof(st), op->srv, "stream", op->id);
+    name(old, sizeof(old), op->srv, "key", op->old_key);
+    name(k, sizeof(k), op->srv, "key", op->key);
+    /* One transaction: at no moment do both keys, or neither, lead to the stream. */
+    if ((rc = rl_redis_cmd(op->srv->redis, NULL, NULL, 0, 1, (const char *[]){ "MULTI" })) < 0)
+        goto fail;
+    rl_redis_cmd(op->srv->redis, NULL, NULL, 0, 4, (const char *[]){ "HSET", st, "key", op->key });
+    rl_redis_cmd(op->srv->redis, NULL, NULL, 0, 2, (const char *[]){ "DEL", old });
+    rl_redis_cmd(op->srv->redis, NULL, NULL, 0, 3, (const char *[]){ "SET", k, op->id });
+    if ((rc = op_send(op, on_rotated, 1, (const char *[]){ "EXEC" })) < 0)
+        goto fail;
+    return;
+fail:
+    ((rl_create_cb)op->cb)(op->srv, token, rc, op->id, NULL);
+    free(op);
+}
+
+int rl_keys_rotate(rl_server_t *srv, const char *id, rl_create_cb cb, uint64_t token)
+{
+    op_t *op = new_op(srv, (void *)cb, token);
+    char st[512];
+    int rc;
+
+    if (!op)
+        return -ENOMEM;
+    av_strlcpy(op->id, id, sizeof(op->id));
+    name(st, sizeof(st), srv, "stream", id);
+    if ((rc = op_send(op, on_old_key, 3, (const char *[]){ "HGET", st, "key" })) < 0)
+        free(op);
     return rc;
 }
 

@@ -20,6 +20,11 @@ typedef void (*rl_create_cb)(rl_server_t *srv, uint64_t token, int rc, const cha
                              const char *key);
 int rl_keys_create(rl_server_t *srv, const char *title, rl_create_cb cb, uint64_t token);
 
+/* Gives the stream a new key and revokes the old one, in one transaction: from its EXEC on, the
+ * old key is unknown to every node that asks Redis. cb gets the new key; rc -ENOENT: no such
+ * stream (or it has no key). */
+int rl_keys_rotate(rl_server_t *srv, const char *id, rl_create_cb cb, uint64_t token);
+
 /* Deletes the stream and revokes its key. found is 0 when no such stream existed. */
 typedef void (*rl_delete_cb)(rl_server_t *srv, uint64_t token, int rc, int found);
 int rl_keys_delete(rl_server_t *srv, const char *id, rl_delete_cb cb, uint64_t token);

@@ -1,10 +1,12 @@
-/* The streams API: list, describe, create (with its secret key), delete (revoking the key).
+/* The streams API: list, describe, create (with its secret key), give a new key (revoking the old
+ * one), delete (revoking the key).
  *
  * Creating and deleting go through Redis (relay/live/keys.c); the request waits for the reply on
- * the pending list. The key is returned once, to the operator who created the stream, and never
- * appears in any other reply. */
+ * the pending list. The key is returned only to the operator who created the stream (or gave it a
+ * new key), and never appears in any other reply. */
 #include "relay/routes/routes.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <libavutil/avstring.h>
 #include <stdio.h>
@@ -70,11 +72,24 @@ static void undo_late_create(rl_server_t *srv, const char *id)
     rl_keys_delete(srv, id, on_undone, 0);
 }
 
+/* The stream's key, with what OBS needs to use it (the only replies that carry a key). */
+static void respond_key(rl_http_req_t *r, int status, const char *id, const char *key)
+{
+    char host[256], h[128], url[700];
+    int port = 1935;
+
+    public_host(r, host, sizeof(host));
+    rl_parse_hostport(r->srv->cfg->rtmp_listen, h, sizeof(h), &port);
+    snprintf(url, sizeof(url), "rtmp://%s:%d/live", host, port);
+    rl_http_respond_json(r, status,
+                         json_pack("{s:s, s:s, s:s, s:i, s:s++}", "id", id, "key", key,
+                                   "rtmp_server", url, "rtmp_port", port, "rtmp_url", url, "/",
+                                   key));
+}
+
 static void on_created(rl_server_t *srv, uint64_t token, int rc, const char *id, const char *key)
 {
     rl_http_req_t *r = rl_http_take_pending(srv, token);
-    char host[256], h[128], url[700];
-    int port = 1935;
 
     if (!r) {
         if (!rc)
@@ -85,13 +100,8 @@ static void on_created(rl_server_t *srv, uint64_t token, int rc, const char *id,
         rl_http_unavailable(r, "key store unavailable");
         return;
     }
-    public_host(r, host, sizeof(host));
-    rl_parse_hostport(srv->cfg->rtmp_listen, h, sizeof(h), &port);
-    snprintf(url, sizeof(url), "rtmp://%s:%d/live", host, port);
     rl_info("stream_created", "stream=%s", id);
-    rl_http_respond_json(r, 201,
-                         json_pack("{s:s, s:s, s:s, s:s++}", "id", id, "key", key, "rtmp_server",
-                                   url, "rtmp_url", url, "/", key));
+    respond_key(r, 201, id, key);
 }
 
 void rl_route_streams_create(rl_http_req_t *r, const char *arg)
@@ -146,5 +156,36 @@ void rl_route_stream_delete(rl_http_req_t *r, const char *id)
         return;
     }
     rl_info("stream_deleted", "stream=%s", id);
+    rl_http_wait_redis(r);
+}
+
+/* The old key is revoked in Redis by the time of the reply; a publisher using it is cut off
+ * then, so that whoever holds a leaked key is out at once. A rotation answered 503 at its
+ * deadline may still have happened: the operator rotates again to get a key they know. */
+static void on_rotated(rl_server_t *srv, uint64_t token, int rc, const char *id, const char *key)
+{
+    rl_http_req_t *r = rl_http_take_pending(srv, token);
+    rl_stream_t *st;
+
+    if (!rc && (st = rl_stream_find(srv, id)) && st->ingest)
+        rl_ingest_close_stream(srv, st, "stream key revoked by operator");
+    if (!r)
+        return;
+    if (rc == -ENOENT)
+        rl_http_error(r, 404, "no such stream");
+    else if (rc < 0)
+        rl_http_unavailable(r, "key store unavailable");
+    else {
+        rl_info("stream_key_rotated", "stream=%s", id);
+        respond_key(r, 200, id, key);
+    }
+}
+
+void rl_route_stream_key(rl_http_req_t *r, const char *id)
+{
+    if (rl_keys_rotate(r->srv, id, on_rotated, r->id) < 0) {
+        rl_http_unavailable(r, "key store unavailable");
+        return;
+    }
     rl_http_wait_redis(r);
 }
