@@ -13,10 +13,12 @@ const rl_route_t rl_routes[] = {
     { RL_POST, "/api/v1/streams", RL_ROUTE_EXACT, 1, rl_route_streams_create, 0 },
     { RL_GET, "/api/v1/streams/", RL_ROUTE_ID, 0, rl_route_stream_get, 0 },
     { RL_DELETE, "/api/v1/streams/", RL_ROUTE_ID, 1, rl_route_stream_delete, 0 },
+    { RL_POST, P "/key", RL_ROUTE_SUB, 1, rl_route_stream_key, 0 },
     { RL_POST, P "/orders", RL_ROUTE_SUB, 0, rl_route_orders, 0 },
     { RL_POST, P "/orders/webhook", RL_ROUTE_SUB, 0, rl_route_orders_webhook, 0 },
     { RL_GET, "/hls/", RL_ROUTE_REST, 0, rl_route_hls, 0 },
     { RL_GET, "/watch/", RL_ROUTE_ID, 0, rl_route_watch, 0 },
+    { RL_GET, "/dashboard", RL_ROUTE_EXACT, 0, rl_route_dashboard, 0 },
     { RL_GET, "/vod/", RL_ROUTE_REST, 0, rl_route_vod, 0 },
     /* a stream's commerce resources (the catalog is public: viewers' pages read it) */
     { RL_POST, P "/products", RL_ROUTE_SUB, 1, rl_route_products_create, 0 },

@@ -19,6 +19,7 @@ void rl_route_streams_list(rl_http_req_t *r, const char *arg);
 void rl_route_streams_create(rl_http_req_t *r, const char *arg);
 void rl_route_stream_get(rl_http_req_t *r, const char *id);
 void rl_route_stream_delete(rl_http_req_t *r, const char *id);
+void rl_route_stream_key(rl_http_req_t *r, const char *id);
 /* recordings.c: recorded sessions, listed and as VOD HLS */
 void rl_route_recordings(rl_http_req_t *r, const char *arg);
 void rl_route_vod(rl_http_req_t *r, const char *arg);
@@ -28,8 +29,9 @@ void rl_route_hls(rl_http_req_t *r, const char *arg);
 void rl_route_hls_changed(rl_server_t *srv, rl_stream_t *st);
 /* Once a second: requests that waited too long get 503 (RFC 8216bis 6.2.5.2). */
 void rl_route_hls_tick(rl_server_t *srv);
-/* pages.c: the viewer page and its files */
+/* pages.c: the viewer page, the operator dashboard and their files */
 void rl_route_watch(rl_http_req_t *r, const char *id);
+void rl_route_dashboard(rl_http_req_t *r, const char *arg);
 void rl_route_static(rl_http_req_t *r, const char *name);
 /* products.c: a stream's catalog; the product's id is r->sub */
 void rl_route_products_create(rl_http_req_t *r, const char *id);
