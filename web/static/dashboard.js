@@ -258,6 +258,7 @@
     clearTimeout(state.pollTimer);
     clearInterval(state.salesTimer);
     clearTimeout(state.salesSoon);
+    state.salesSoon = null;
   }
   function renderHeader() {
     const s = state.stream;
@@ -314,9 +315,9 @@
       if (e.status !== 404) failed('Reading the sales failed')(e);
     }
   }
-  function salesSoon() { // an order event: read the figures once the burst has passed
-    clearTimeout(state.salesSoon);
-    state.salesSoon = setTimeout(refreshSales, 300);
+  function salesSoon() { // an order or price event: read the figures, at most twice a second
+    if (state.salesSoon) return;
+    state.salesSoon = setTimeout(() => { state.salesSoon = null; refreshSales(); }, 500);
   }
   function renderSales() {
     const tb = $('sales'), tpl = $('sale-row'), sel = $('flash-product');
@@ -567,10 +568,16 @@
     case 'viewers':
       state.viewers = m.count;
       return text($('f-viewers'), m.count);
-    case 'sold': case 'price': case 'flash_sale': case 'product':
-      if (m.card) renderCard(m.card);
-      else refreshStreamOnce();
+    case 'sold': // merged by the relay, up to 10 a second: applied here, the table read soon
+      if (state.card && state.card.product && state.card.product.id === m.product)
+        renderCard(Object.assign({}, state.card, { sold: m.sold, stock: m.stock }));
       return salesSoon();
+    case 'product':
+      renderCard(m.card);
+      return salesSoon();
+    case 'price': case 'flash_sale': // the card's whole state comes with the stream's JSON
+      refreshStreamOnce();
+      return;
     case 'order':
       tick(m);
       return salesSoon();
