@@ -34,7 +34,16 @@ try {
   const page = await context.newPage();
   page.on('pageerror', (e) => seen.pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') seen.console.push(m.text()); });
-  page.on('request', (r) => { if (!r.url().startsWith(new URL(url).origin)) seen.external.push(r.url()); });
+  const origin = new URL(url).origin;
+  seen.apiCalls = 0;
+  seen.apiWithoutToken = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith(origin)) seen.external.push(r.url());
+    if (!r.url().startsWith(origin + '/api/')) return;
+    seen.apiCalls++;
+    if (r.headers().authorization !== 'Bearer ' + token && !r.url().endsWith('/streams/0/sales'))
+      seen.apiWithoutToken.push(r.method() + ' ' + r.url());
+  });
   // confirm() of the revoke is accepted; any other dialog (an alert from markup run as code) is
   // recorded, and fails the test
   page.on('dialog', async (d) => { seen.dialogs.push({ type: d.type(), message: d.message() });
@@ -165,7 +174,12 @@ try {
   const phone = await page.evaluate(() => ({
     scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
   await page.screenshot({ path: path.join(artifacts, 'dashboard-phone.png'), fullPage: true });
-  await step('done', { phone, ...seen });
+  // a reload keeps the tab signed in (sessionStorage), on the same stream
+  await page.reload();
+  await page.waitForSelector('#app:not([hidden])');
+  await page.waitForSelector('#stream:not([hidden])');
+  const reloaded = { id: await txt('#st-id'), signinHidden: await page.isHidden('#signin') };
+  await step('done', { phone, reloaded, ...seen });
 } catch (e) {
   console.log(JSON.stringify({ step: 'error', error: String(e && e.stack || e), ...seen }));
 } finally {

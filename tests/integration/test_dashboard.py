@@ -150,6 +150,9 @@ def test_dashboard_runs_a_show(shopcast_factory, tmp_path):
 
         m = page.expect("done")
         assert m["phone"]["scrollWidth"] <= m["phone"]["innerWidth"], m
+        assert m["reloaded"] == {"id": sid, "signinHidden": True}, m
+        # every API call but the wrong token's check carried the token
+        assert m["apiCalls"] > 10 and m["apiWithoutToken"] == [], m
         assert m["pageErrors"] == [] and m["external"] == [], m
         assert [d["type"] for d in m["dialogs"]] == ["confirm"], m  # the revoke's, no alert
         page.go()
