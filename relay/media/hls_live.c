@@ -86,6 +86,8 @@ struct rl_hls_s {
     rl_stamp_t stamps[RL_HLS_STAMPS]; /* by seq, oldest first */
     int nstamps;
     uint64_t next_stamp_seq;
+    rl_hls_news_t news[RL_HLS_NEWS]; /* what the last drain made servable */
+    int nnews;
 };
 
 rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms)
@@ -456,6 +458,16 @@ static void apply_stamp(rl_hls_t *h, const rl_stamp_t *s)
         h->next_stamp_seq = s->seq + 1;
 }
 
+static void add_news(rl_hls_t *h, const ev_t *e, int index, double duration, int independent)
+{
+    if (h->nnews == RL_HLS_NEWS) {
+        memmove(h->news, h->news + 1, sizeof(h->news[0]) * (RL_HLS_NEWS - 1));
+        h->nnews--;
+    }
+    h->news[h->nnews++] = (rl_hls_news_t){ e->rung, e->type == EV_PART ? e->part.msn : e->msn,
+                                           index, duration, independent };
+}
+
 static void apply(rl_hls_t *h, ev_t *e)
 {
     rung_t *r = e->type == EV_INIT || e->type == EV_PART || e->type == EV_SEGMENT
@@ -469,12 +481,16 @@ static void apply(rl_hls_t *h, ev_t *e)
             apply_init(r, e);
         break;
     case EV_PART:
-        if (r)
+        if (r) {
             apply_part(h, r, e);
+            add_news(h, e, e->part.index, e->part.duration, e->part.independent);
+        }
         break;
     case EV_SEGMENT:
-        if (r)
+        if (r) {
             apply_segment(h, r, e);
+            add_news(h, e, -1, e->duration, 0);
+        }
         break;
     case EV_END:
         h->ended = 1;
@@ -495,6 +511,7 @@ int rl_hls_drain(rl_hls_t *h)
     pthread_mutex_unlock(&h->lock);
     if (!list)
         return 0;
+    h->nnews = 0;
     for (e = list; e; e = e->next)
         apply(h, e);
     free_events(list);
@@ -548,6 +565,12 @@ size_t rl_hls_stamps(const rl_hls_t *h, uint64_t after_seq, const rl_stamp_t **f
         i--;
     *first = h->stamps + i;
     return (size_t)(h->nstamps - i);
+}
+
+size_t rl_hls_news(const rl_hls_t *h, const rl_hls_news_t **first)
+{
+    *first = h->news;
+    return (size_t)h->nnews;
 }
 
 int rl_hls_target_duration(const rl_hls_t *h)
