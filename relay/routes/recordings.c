@@ -81,7 +81,7 @@ static json_t *recording(const char *dir, const char *id, const char *ses)
     if (j && access(path, R_OK) == 0)
         json_object_set_new(
             j, "chapters_url",
-            json_pack("s+++++", "/api/v1/streams/", id, "/recordings/", ses, "/chapters"));
+            json_pack("s++++", "/api/v1/streams/", id, "/recordings/", ses, "/chapters"));
     return j;
 }
 
