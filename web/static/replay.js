@@ -4,8 +4,11 @@
 // GET /api/v1/streams/<id>/recordings/<session>/chapters (README, "Product replay"): start_s is
 // seconds from the VOD's first frame, the player's own timeline. Every string from the server goes
 // into the page as text (textContent), never as markup.
-// API: window.shopcastReplay.start({video, streamId, container}); container is an empty element
-// (hidden until there is something to show). window.shopcastReplay.state says what it did.
+// API: window.shopcastReplay.start({video, streamId, container, takeVideo}); container is an empty
+// element (hidden until there is something to show); takeVideo, if given, is called just before
+// the replay takes the video over, only when there is a recording with chapters to play (so the
+// page may keep waiting for the live stream otherwise). Returns a promise of whether it plays.
+// window.shopcastReplay.state says what it did.
 (function () {
   'use strict';
   var state = { vod: null, session: null, chapters: [], hls: null, seekedTo: null, error: null };
@@ -98,13 +101,15 @@
     return json(base + '/recordings').then(function (r) {
       return withChapters(newestFirst(r.recordings || []), 0);
     }).then(function (found) {
-      if (!found) return;
+      if (!found) return false;
+      if (o.takeVideo) o.takeVideo();
       state.vod = found.rec.vod_url;
       state.session = found.rec.session;
       state.chapters = found.chapters;
       play(o.video, found.rec.vod_url);
       show(o, found);
-    }).catch(function (e) { state.error = String(e); });
+      return true;
+    }).catch(function (e) { state.error = String(e); return false; });
   }
 
   window.shopcastReplay = { start: start, state: state };

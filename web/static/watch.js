@@ -24,13 +24,18 @@
   }
 
   // --- product replay (sig-replay): a show that has ended plays its recording instead ---
-  var replaying = false;
-  function replayIfEnded(s) {
-    if (replaying || s.live || s.on_air || !window.shopcastReplay) return;
+  var replayTried = false, replaying = false;
+  function takeVideo() { // only once a recording with chapters was found
     replaying = true;
     if (player.hls) { player.hls.destroy(); player.hls = null; }
     say('');
-    window.shopcastReplay.start({ video: video, streamId: id, container: document.getElementById('replay') });
+  }
+  function replayIfEnded(s) {
+    if (replaying && s.live) location.reload(); // the seller is back: live again
+    if (replayTried || s.live || s.on_air || !window.shopcastReplay) return;
+    replayTried = true;
+    window.shopcastReplay.start({ video: video, streamId: id, container: document.getElementById('replay'),
+                                  takeVideo: takeVideo });
   }
   // --- end of product replay ---
 
