@@ -702,15 +702,17 @@ static int64_t non_negative(int64_t v)
 static void stamp_range(const rl_stamp_t *s, hls_daterange_t *r, range_text_t *t)
 {
     snprintf(t->id, sizeof(t->id), "card-%" PRIu64, s->seq);
-    t->attrs[0] = (hls_attr_t){ "PRODUCT", s->product, 0 };
-    t->attrs[1] = (hls_attr_t){ "PRICE", NULL, non_negative(s->price) };
-    t->attrs[2] = (hls_attr_t){ "SOLD", NULL, non_negative(s->sold) };
-    t->attrs[3] = (hls_attr_t){ "STOCK", NULL, non_negative(s->stock) };
-    t->attrs[4] = (hls_attr_t){ "VERSION", NULL, (int64_t)(s->version & INT64_MAX) };
-    t->attrs[5] = (hls_attr_t){ "SEQ", NULL, (int64_t)(s->seq & INT64_MAX) };
-    t->attrs[6] = (hls_attr_t){ "PTS", NULL, non_negative(s->pts_ms) };
-    t->attrs[7] = (hls_attr_t){ "REDIS-SEQ", NULL, (int64_t)(s->state_seq & INT64_MAX) };
-    *r = (hls_daterange_t){ t->id, RANGE_CLASS, s->pdt_ms, t->attrs, RANGE_ATTRS };
+    t->attrs[0] = (hls_attr_t){ "PRODUCT", s->product, 0, 0 };
+    t->attrs[1] = (hls_attr_t){ "PRICE", NULL, non_negative(s->price), 0 };
+    t->attrs[2] = (hls_attr_t){ "SOLD", NULL, non_negative(s->sold), 0 };
+    t->attrs[3] = (hls_attr_t){ "STOCK", NULL, non_negative(s->stock), 0 };
+    t->attrs[4] = (hls_attr_t){ "VERSION", NULL, (int64_t)(s->version & INT64_MAX), 0 };
+    t->attrs[5] = (hls_attr_t){ "SEQ", NULL, (int64_t)(s->seq & INT64_MAX), 0 };
+    t->attrs[6] = (hls_attr_t){ "PTS", NULL, non_negative(s->pts_ms), 0 };
+    t->attrs[7] = (hls_attr_t){ "REDIS-SEQ", NULL, (int64_t)(s->state_seq & INT64_MAX), 0 };
+    *r = (hls_daterange_t){
+        t->id, RANGE_CLASS, s->pdt_ms, t->attrs, RANGE_ATTRS, HLS_END_ON_NEXT, 0
+    };
 }
 
 /* The kept stamps as date ranges, for hls_write_media to pick from, their text in *text; NULL

@@ -23,11 +23,27 @@
     badge.className = 'badge' + (s.live ? ' live' : '');
   }
 
+  // --- product replay (sig-replay): a show that has ended plays its recording instead ---
+  var replayTried = false, replaying = false;
+  function takeVideo() { // only once a recording with chapters was found
+    replaying = true;
+    if (player.hls) { player.hls.destroy(); player.hls = null; }
+    say('');
+  }
+  function replayIfEnded(s) {
+    if (replaying && s.live) location.reload(); // the seller is back: live again
+    if (replayTried || s.live || s.on_air || !window.shopcastReplay) return;
+    replayTried = true;
+    window.shopcastReplay.start({ video: video, streamId: id, container: document.getElementById('replay'),
+                                  takeVideo: takeVideo });
+  }
+  // --- end of product replay ---
+
   function poll() {
     fetch('/api/v1/streams/' + encodeURIComponent(id)).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (s) {
-      if (s) showStream(s);
+      if (s) { showStream(s); replayIfEnded(s); } // replayIfEnded: product replay (sig-replay)
       else say('This stream does not exist.');
     }).catch(function () {}).finally(function () { setTimeout(poll, 5000); });
   }
@@ -108,10 +124,10 @@
       hls.on(Hls.Events.MANIFEST_PARSED, function () { say(''); play(); });
       hls.on(Hls.Events.ERROR, function (_, d) {
         player.errors.push(d.details);
-        if (!d.fatal) return;
+        if (!d.fatal || replaying) return; // replaying: product replay (sig-replay)
         if (d.type === Hls.ErrorTypes.NETWORK_ERROR) {
           say('Waiting for the stream…');
-          setTimeout(function () { hls.loadSource(src); hls.startLoad(); }, 2000);
+          setTimeout(function () { if (!replaying) { hls.loadSource(src); hls.startLoad(); } }, 2000); // replaying: sig-replay
         } else if (d.type === Hls.ErrorTypes.MEDIA_ERROR) {
           hls.recoverMediaError();
         } else {
