@@ -42,7 +42,8 @@
     var f = formats[currency];
     if (f === undefined) {
       try {
-        f = new Intl.NumberFormat(navigator.language || 'en', { style: 'currency', currency: currency });
+        f = new Intl.NumberFormat(navigator.language || 'en',
+                                  { style: 'currency', currency: currency, currencyDisplay: 'narrowSymbol' });
       } catch (e) {
         f = null; /* not a currency Intl knows: plain figures */
       }

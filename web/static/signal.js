@@ -104,7 +104,8 @@
     if (m.offset <= sig.offset) return;
     sig.offset = m.offset;
     sig.n += 1;
-    keep(sig.events, { type: m.type, offset: m.offset, epoch: m.epoch, n: sig.n, at: Date.now() });
+    keep(sig.events, { type: m.type, offset: m.offset, epoch: m.epoch, n: sig.n, at: Date.now(),
+                       perf: performance.now() });
     emit('event', m);
   }
 
