@@ -207,7 +207,7 @@
   function onHello(h) {
     var m = h.msg;
     panel.pending = []; /* a fresh state replaces anything not yet shown */
-    if (h.fresh) panel.seis = []; /* another epoch: the relay's SEI numbering may restart */
+    if (h.newEpoch) panel.seis = []; /* the relay restarted: its SEI numbering may too */
     panel.state = m.state;
     showViewers(m.viewers);
     queue(m, m.stamp);

@@ -70,13 +70,14 @@
     keep(sig.log, { type: 'hello', recovered: m.recovered === false ? false : null,
                     epoch: m.epoch, offset: m.offset, n: sig.n, at: Date.now() });
     var fresh = sig.epoch !== null; /* a state replacing one we had */
+    var newEpoch = fresh && sig.epoch !== m.epoch;
     sig.epoch = m.epoch;
     sig.offset = m.offset;
     sig.resuming = false;
     attempts = 0;
     if (typeof m.server_ms === 'number') sig.clockOffset = m.server_ms - Date.now();
     ping(); /* a round trip measures the clock better than one way */
-    emit('hello', { msg: m, fresh: fresh });
+    emit('hello', { msg: m, fresh: fresh, newEpoch: newEpoch });
   }
 
   function onResumed(m) {
