@@ -1,5 +1,7 @@
 // Viewer page: plays /hls/<id>/master.m3u8 with hls.js in low-latency mode (or natively where the
 // browser can), shows whether the stream is live, and recovers from network hiccups by itself.
+// The product panel and the live channel are panel.js and signal.js; a show that is neither live
+// nor on air is handed to replay.js (window.shopcastReplay), when the page has it.
 (function () {
   'use strict';
   var id = location.pathname.split('/').filter(Boolean).pop();
@@ -8,7 +10,7 @@
   var message = document.getElementById('message');
   var unmute = document.getElementById('unmute');
   var src = '/hls/' + encodeURIComponent(id) + '/master.m3u8';
-  var player = { video: video, hls: null, fatal: null, errors: [] };
+  var player = { video: video, hls: null, fatal: null, errors: [], replay: false };
   window.shopcastPlayer = player;
 
   function say(text) {
@@ -121,13 +123,16 @@
         abrController: linkAbrController(Hls.DefaultConfig.abrController),
       });
       player.hls = hls;
+      window.shopcastPanel.attach({ video: video, hls: hls, streamId: id }); /* before any load */
       hls.on(Hls.Events.MANIFEST_PARSED, function () { say(''); play(); });
       hls.on(Hls.Events.ERROR, function (_, d) {
         player.errors.push(d.details);
         if (!d.fatal || replaying) return; // replaying: product replay (sig-replay)
         if (d.type === Hls.ErrorTypes.NETWORK_ERROR) {
           say('Waiting for the stream…');
-          setTimeout(function () { if (!replaying) { hls.loadSource(src); hls.startLoad(); } }, 2000); // replaying: sig-replay
+          setTimeout(function () {
+            if (player.hls === hls) { hls.loadSource(src); hls.startLoad(); }
+          }, 2000);
         } else if (d.type === Hls.ErrorTypes.MEDIA_ERROR) {
           hls.recoverMediaError();
         } else {
@@ -138,9 +143,11 @@
       hls.loadSource(src);
       hls.attachMedia(video);
     } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      window.shopcastPanel.attach({ video: video, hls: null, streamId: id });
       video.src = src;
       video.addEventListener('loadedmetadata', play);
     } else {
+      window.shopcastPanel.attach({ video: video, hls: null, streamId: id });
       say('This browser cannot play live video.');
     }
   }
