@@ -325,6 +325,9 @@ char *sig_encode_sold(const sig_head_t *h, const sig_stamp_t *s, const sig_card_
     json_t *more = json_pack("{s:s?, s:I, s:I}", "product", product_id(c), "sold", i64(c->sold),
                              "stock", i64(c->stock));
 
+    /* an order at the flash price also takes one of the sale's units */
+    if (c->pinned && c->flash)
+        more = with(more, "left", json_integer(i64(c->flash_left)));
     return finish(merge(stamped(event("sold", h), s), more), len);
 }
 

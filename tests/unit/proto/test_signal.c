@@ -438,11 +438,25 @@ Test(signal_encode, sold)
     size_t len;
     json_t *o = decoded(sig_encode_sold(&head, &stamp, &c, &len), &len);
 
-    expect_head(o, "sold", 10);
+    expect_head(o, "sold", 11);
     expect_stamp(o);
     expect_str(o, "product", "honey");
     expect_int(o, "sold", 12);
     expect_int(o, "stock", 88);
+    expect_int(o, "left", 30); /* the flash sale's units, while it runs */
+    json_decref(o);
+}
+
+Test(signal_encode, sold_without_a_flash_sale_has_no_units_left)
+{
+    sig_card_t c = card();
+    size_t len;
+    json_t *o;
+
+    c.flash = 0;
+    o = decoded(sig_encode_sold(&head, &stamp, &c, &len), &len);
+    expect_head(o, "sold", 10);
+    cr_expect_null(json_object_get(o, "left"));
     json_decref(o);
 }
 
