@@ -14,9 +14,10 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
 build=${FUZZ_BUILD:-build-fuzz}
-# target: -max_len (enough for its seeds: the recorded publish prefix, a body, a small picture)
-declare -A max_len=([proto]=8192 [catalog]=4096 [image]=65536 [orders]=8192)
-read -r -a targets <<< "${FUZZ_TARGETS:-proto catalog image orders}"
+# target: -max_len (enough for its seeds: the recorded publish prefix, a body, a small picture;
+# signal: a little over the 4,096 bytes a client message may have)
+declare -A max_len=([proto]=8192 [catalog]=4096 [image]=65536 [orders]=8192 [signal]=4200)
+read -r -a targets <<< "${FUZZ_TARGETS:-proto catalog image orders signal}"
 share=$(( seconds / ${#targets[@]} ))
 (( share >= 1 )) || share=1
 

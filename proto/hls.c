@@ -206,7 +206,9 @@ static int attr_name_ok(const char *s)
 static int range_ok(const hls_daterange_t *r)
 {
     if (!quotable(r->id) || !*r->id || !quotable(r->cls) || !*r->cls || r->start_ms < 0 ||
-        r->start_ms > PDT_MAX_MS || (r->nattrs && !r->attrs))
+        r->start_ms > PDT_MAX_MS || (r->nattrs && !r->attrs) || r->end < HLS_END_ON_NEXT ||
+        r->end > HLS_END_DATE ||
+        (r->end == HLS_END_DATE && (r->end_ms < r->start_ms || r->end_ms > PDT_MAX_MS)))
         return 0;
     for (size_t i = 0; i < r->nattrs; i++)
         if (!attr_name_ok(r->attrs[i].name) ||
@@ -437,17 +439,40 @@ static void write_pdt(hls_buf_t *out, int64_t pdt_ms)
     hls_buf_printf(out, "\n");
 }
 
+/* 4.4.5.1: END-DATE and DURATION say the same (END-DATE = START-DATE + DURATION). */
+static void write_range_end(hls_buf_t *out, const hls_daterange_t *r)
+{
+    if (r->end == HLS_END_ON_NEXT) {
+        hls_buf_printf(out, ",END-ON-NEXT=YES");
+        return;
+    }
+    if (r->end != HLS_END_DATE)
+        return;
+    hls_buf_printf(out, ",END-DATE=\"");
+    write_date(out, r->end_ms);
+    hls_buf_printf(out, "\",DURATION=");
+    write_ms(out, r->end_ms - r->start_ms);
+}
+
 /* 4.4.5.1 */
 static void write_range(hls_buf_t *out, const hls_daterange_t *r)
 {
     hls_buf_printf(out, "#EXT-X-DATERANGE:ID=\"%s\",CLASS=\"%s\",START-DATE=\"", r->id, r->cls);
     write_date(out, r->start_ms);
-    hls_buf_printf(out, "\",END-ON-NEXT=YES");
+    hls_buf_printf(out, "\"");
+    write_range_end(out, r);
     for (size_t i = 0; i < r->nattrs; i++) {
-        if (r->attrs[i].str)
-            hls_buf_printf(out, ",X-%s=\"%s\"", r->attrs[i].name, r->attrs[i].str);
-        else
-            hls_buf_printf(out, ",X-%s=%" PRId64, r->attrs[i].name, r->attrs[i].num);
+        const hls_attr_t *a = &r->attrs[i];
+
+        if (a->str) {
+            hls_buf_printf(out, ",X-%s=\"%s\"", a->name, a->str);
+        } else {
+            hls_buf_printf(out, ",X-%s=", a->name);
+            if (a->ms)
+                write_ms(out, a->num);
+            else
+                hls_buf_printf(out, "%" PRId64, a->num);
+        }
     }
     hls_buf_printf(out, "\n");
 }

@@ -60,22 +60,32 @@ typedef struct hls_report_s {
 } hls_report_t;
 
 /* A client attribute of a date range, X-<name> (4.4.5.1): a quoted-string when str is set, else
- * the whole number num (>= 0), which is a decimal-floating-point. */
+ * the number num (>= 0), a decimal-floating-point: whole, or with ms set, num thousandths written
+ * as seconds with three decimals ("12.345"). */
 typedef struct hls_attr_s {
     const char *name; /* after "X-": upper-case letters, digits and '-' (4.2) */
     const char *str;
     int64_t num;
+    int ms;
 } hls_attr_t;
 
-/* An EXT-X-DATERANGE (4.4.5.1) that lasts until the next one of its class begins
- * (END-ON-NEXT=YES, so CLASS is required): a change of what the picture shows, from the frame
- * where it first shows. */
+/* How a date range ends (4.4.5.1). */
+typedef enum hls_range_end_e {
+    HLS_END_ON_NEXT = 0, /* END-ON-NEXT=YES: until the next one of its class begins */
+    HLS_END_OPEN,        /* not known yet: neither END-DATE nor DURATION */
+    HLS_END_DATE,        /* END-DATE and DURATION, from end_ms */
+} hls_range_end_t;
+
+/* An EXT-X-DATERANGE (4.4.5.1), with a CLASS: by default it lasts until the next one of its
+ * class begins (a change of what the picture shows, from the frame where it first shows). */
 typedef struct hls_daterange_s {
     const char *id;   /* unique among the playlist's date ranges */
     const char *cls;  /* CLASS, e.g. "com.shopcast.product" */
     int64_t start_ms; /* START-DATE, Unix milliseconds */
     const hls_attr_t *attrs;
     size_t nattrs;
+    hls_range_end_t end;
+    int64_t end_ms; /* HLS_END_DATE: END-DATE, Unix milliseconds, >= start_ms */
 } hls_daterange_t;
 
 typedef struct hls_media_s {

@@ -16,7 +16,9 @@
 #define SIG_ID_MAX 32       /* a stream id, with its NUL */
 #define SIG_TOKEN_MAX 128
 #define SIG_EPOCH_MAX 32
-#define SIG_PING_ID_MAX 64
+#define SIG_PING_ID_MAX 64 /* bytes in a ping's string id */
+/* The id as JSON text: each byte may be escaped as \u00XX, plus the quotes and the NUL. */
+#define SIG_PING_TEXT_MAX (6 * SIG_PING_ID_MAX + 3)
 
 /* Close codes (RFC 6455 7.4; 4000-4999 are ours). */
 enum {
@@ -59,7 +61,7 @@ typedef struct sig_client_s {
     char token[SIG_TOKEN_MAX];
     char epoch[SIG_EPOCH_MAX];
     uint64_t offset;
-    char ping_id[SIG_PING_ID_MAX]; /* the JSON text of the id to echo ("7", "\"a\""); "" none */
+    char ping_id[SIG_PING_TEXT_MAX]; /* the JSON text of the id to echo ("7", "\"a\""); "" none */
 } sig_client_t;
 
 /* Parses one client message of len bytes (not NUL-terminated). Returns 0, or a SIG_E_* code:
@@ -145,7 +147,8 @@ typedef struct sig_hello_s {
 } sig_hello_t;
 
 /* Encoders: each returns a malloc'ed JSON text and its length in *len, or NULL when out of
- * memory. */
+ * memory or a string is not UTF-8 (JSON text is UTF-8, RFC 8259 8.1). A NULL string is encoded
+ * as "", a non-finite real as null. */
 char *sig_encode_hello(const sig_hello_t *m, size_t *len);
 char *sig_encode_resumed(const char *stream, const char *epoch, uint64_t from, uint64_t to,
                          size_t *len);

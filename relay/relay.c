@@ -26,6 +26,7 @@
 #include "relay/media/media.h"
 #include "relay/net/redis.h"
 #include "relay/live/stream.h"
+#include "relay/signal/hub.h"
 
 static const struct lws_protocols rtmp_protocols[] = {
     { "rtmp", rl_ingest_callback, sizeof(rl_ingest_t *), 0, 0, NULL, 0 },
@@ -38,8 +39,10 @@ static void on_wake(uv_async_t *h)
     rl_server_t *srv = h->data;
 
     for (int i = 0; i < srv->nstreams; i++)
-        if (srv->streams[i]->hls && rl_hls_drain(srv->streams[i]->hls))
+        if (srv->streams[i]->hls && rl_hls_drain(srv->streams[i]->hls)) {
             rl_route_hls_changed(srv, srv->streams[i]);
+            rl_hub_media_changed(srv, srv->streams[i]);
+        }
     rl_stream_reap_workers(srv, 0);
 }
 
@@ -51,6 +54,7 @@ static void on_tick(uv_timer_t *t)
     rl_stream_tick(srv);
     rl_commerce_tick(srv);
     rl_route_hls_tick(srv);
+    rl_hub_tick(srv);
 }
 
 /* Redis deadlines are short (redis-timeout-ms), so they are checked more often than the tick. */
@@ -68,6 +72,7 @@ static void stop(rl_server_t *srv)
         return;
     srv->stopping = 1;
     rl_info("shutdown", "streams_live=%d", srv->ningests);
+    rl_hub_close_all(srv);
     if (srv->ctx)
         lws_context_destroy(srv->ctx); /* closes every connection: streams go offline */
     rl_stream_off_air_all(srv);
@@ -201,12 +206,14 @@ static int create_lws(rl_server_t *srv, char *err, size_t errlen)
     void *foreign[1] = { &srv->loop };
     int tls = srv->cfg->tls_cert[0] && srv->cfg->tls_key[0];
     const vhost_spec_t vhosts[] = {
-        { "http", srv->cfg->http_listen, rl_http_protocols, 0, 0 },
+        { "http", srv->cfg->http_listen, srv->http_protocols, 0, 0 },
         { "rtmp", srv->cfg->rtmp_listen, rtmp_protocols, 1, 0 },
         { "rtmps", srv->cfg->rtmps_listen, rtmp_protocols, 1, 1 },
     };
     int rc;
 
+    srv->http_protocols[0] = rl_http_protocol;
+    srv->http_protocols[1] = rl_hub_protocol;
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBUV;
     if (tls)
@@ -267,8 +274,9 @@ int rl_relay_init(rl_server_t *srv, rl_config_t *cfg, char *err, size_t errlen)
     if (!(srv->redis = rl_redis_new(&srv->loop, cfg->redis, cfg->redis_timeout_ms, err, errlen)))
         return -EINVAL;
     rl_redis_on_ready(srv->redis, on_redis_ready, srv);
-    if ((rc = rl_commerce_init(srv, err, errlen)) < 0)
+    if ((rc = rl_commerce_init(srv, err, errlen)) < 0 || (rc = rl_hub_init(srv, err, errlen)) < 0)
         return rc;
+    srv->on_order = rl_hub_order;
     return create_lws(srv, err, errlen);
 }
 
@@ -279,6 +287,7 @@ int rl_relay_run(rl_server_t *srv)
         lws_context_destroy(srv->ctx);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     rl_stream_reap_workers(srv, 1);
+    rl_hub_free(srv); /* every WebSocket has gone through its close by now */
     rl_stream_free_all(srv);
     free(srv->retired);
     if (uv_loop_close(&srv->loop) == UV_EBUSY)

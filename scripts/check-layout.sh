@@ -16,7 +16,8 @@ declare -A may=(
   [relay/ingest]="relay/core relay/net relay/live proto"
   [relay/http]="relay/core relay/net"
   [relay/commerce]="relay/core relay/net relay/live relay/media overlay proto"
-  [relay/routes]="relay/core relay/net relay/live relay/media relay/ingest relay/http relay/commerce proto overlay"
+  [relay/signal]="relay/core relay/net relay/live relay/media relay/commerce proto overlay"
+  [relay/routes]="relay/core relay/net relay/live relay/media relay/ingest relay/http relay/commerce relay/signal proto overlay"
 )
 # The worker thread's world never sees the network thread's libraries.
 no_net_libs="relay/core relay/media proto overlay"

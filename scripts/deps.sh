@@ -8,7 +8,8 @@ run_pkgs=(meson ninja-build pkg-config gcc libavformat-dev libavcodec-dev libavu
   libjansson-dev libinih-dev libssl-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core
   fonts-wqy-microhei redis-server curl ca-certificates)
 test_pkgs=(libcriterion-dev ffmpeg python3 python3-pytest clang libclang-rt-14-dev openssl
-  clang-format chromium wrk time nginx libnginx-mod-rtmp libavfilter-dev python3-prometheus-client)
+  clang-format chromium wrk time nginx libnginx-mod-rtmp libavfilter-dev python3-websockets
+  python3-prometheus-client)
 
 pkgs=("${run_pkgs[@]}")
 [ "${1:-run}" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -353,6 +353,8 @@ void rl__shop_on_event(void *owner, const char *channel, const char *payload, si
         return;
     }
     sh = shop_get(srv->commerce, id);
+    if (!strcmp(jstr(ev, "type"), "order") && srv->on_order)
+        srv->on_order(srv, id, jstr(ev, "product"), jint(ev, "qty"));
     if (sh && !strcmp(jstr(ev, "type"), "order"))
         on_order_event(srv, sh, ev);
     else if (sh)

@@ -86,6 +86,16 @@ static const opt_t options[] = {
     { "webhook-secret", STR(webhook_secret), "",
       "key of the HMAC-SHA256 signature (X-Shopcast-Signature) a shop platform puts on the "
       "orders it posts; empty: webhook orders are refused (401)" },
+    { "ws-max-clients", INT(ws_max_clients), "20000",
+      "WebSocket clients (/ws) at once; more are closed with 4503" },
+    { "ws-ping-s", INT(ws_ping_s), "20", "seconds between the relay's pings to a quiet client" },
+    { "ws-idle-s", INT(ws_idle_s), "60",
+      "seconds without a message or pong after which a WebSocket client is closed (4408)" },
+    { "ws-ring", INT(ws_ring), "1024",
+      "messages each stream keeps for resuming clients (and how far one may fall behind)" },
+    { "ws-origins", STR(ws_origins), "",
+      "Origins allowed to open /ws, comma separated (https://shop.example); empty: the page's "
+      "own host only (Origin's host equals Host) and clients that send no Origin" },
 };
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))

@@ -42,6 +42,11 @@ typedef struct rl_config_s {
     int order_rate;
     int order_burst;
     char webhook_secret[256];
+    int ws_max_clients;
+    int ws_ping_s;
+    int ws_idle_s;
+    int ws_ring;
+    char ws_origins[512];
 } rl_config_t;
 
 /* Fills cfg from defaults, the file named by --config (if any) and argv. Returns 0, 1 when --help

@@ -20,6 +20,7 @@ static const char *content_type(const char *path)
                   { ".css", "text/css; charset=utf-8" },
                   { ".svg", "image/svg+xml" },
                   { ".png", "image/png" },
+                  { ".json", "application/json" },
                   { ".m3u8", "application/vnd.apple.mpegurl" },
                   { ".m4s", "video/mp4" },
                   { ".mp4", "video/mp4" } };

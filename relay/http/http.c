@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "relay/core/log.h"
+#include "relay/core/secret.h"
 #include "relay/net/redis.h"
 
 static int write_response(rl_http_req_t *r);
@@ -120,16 +121,11 @@ void rl_http_expire_redis(rl_server_t *srv)
 int rl_http_is_operator(rl_http_req_t *r)
 {
     char hdr[256];
-    const char *want = r->srv->operator_token;
-    size_t n = strlen(want), i;
-    unsigned diff = 0;
 
     if (lws_hdr_copy(r->wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) <= 7 ||
-        strncasecmp(hdr, "Bearer ", 7) || strlen(hdr + 7) != n)
+        strncasecmp(hdr, "Bearer ", 7))
         return 0;
-    for (i = 0; i < n; i++)
-        diff |= (unsigned)(hdr[7 + i] ^ want[i]);
-    return !diff;
+    return rl_secret_eq(hdr + 7, strlen(hdr + 7), r->srv->operator_token);
 }
 
 /* An id is short, lowercase letters and digits: anything else cannot be one of ours. */
@@ -413,6 +409,8 @@ int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         dispatch(r);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE: return r && r->ready ? write_response(r) : 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return -1; /* a WebSocket that offered no subprotocol we speak (lws binds it here) */
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (r)
@@ -425,7 +423,6 @@ int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 /* tx_packet_size: lws would otherwise cut every send at pt_serv_buf_size and copy the rest of a
  * part or segment into its own buffer, to send over further trips through the loop. Offered in
  * one send, the kernel takes all of it when the socket has room; only what it refuses is copied. */
-const struct lws_protocols rl_http_protocols[] = {
-    { "http", rl_http_callback, sizeof(rl_http_req_t), 0, 0, NULL, 16 << 20 },
-    { NULL, NULL, 0, 0, 0, NULL, 0 },
+const struct lws_protocols rl_http_protocol = {
+    "http", rl_http_callback, sizeof(rl_http_req_t), 0, 0, NULL, 16 << 20
 };

@@ -72,10 +72,11 @@ struct rl_http_req_s {
     rl_blob_t *resp;   /* NULL: no body */
 };
 
-/* lws protocol callback for the HTTP vhost, and its protocol list (terminated). */
+/* lws protocol callback for the HTTP vhost, and its protocol (one entry, not terminated: the
+ * vhost's first, the one lws falls back to). */
 int rl_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len);
-extern const struct lws_protocols rl_http_protocols[];
+extern const struct lws_protocols rl_http_protocol;
 
 /* Answering. Each may be called once per request, at once or later from a reply. */
 void rl_http_respond(rl_http_req_t *r, int status, const char *ctype,

@@ -233,3 +233,11 @@ int rl_compose_frame(rl_compose_t *c, AVFrame *f, int64_t pdt_ms, int64_t media_
         put_sei(c, f);
     return fresh;
 }
+
+int rl_compose_last(const rl_compose_t *c, rl_stamp_t *stamp)
+{
+    if (c->first)
+        return 0;
+    *stamp = c->last;
+    return 1;
+}

@@ -34,4 +34,8 @@ void rl_compose_publish(rl_compose_t *c, ov_state_t *s);
 int rl_compose_frame(rl_compose_t *c, AVFrame *f, int64_t pdt_ms, int64_t media_ms,
                      rl_stamp_t *stamp);
 
+/* Worker: the latest stamp, what the card shows now, in *stamp. Returns 0 when nothing was
+ * stamped yet. */
+int rl_compose_last(const rl_compose_t *c, rl_stamp_t *stamp);
+
 #endif

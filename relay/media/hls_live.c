@@ -87,6 +87,8 @@ struct rl_hls_s {
     rl_stamp_t stamps[RL_HLS_STAMPS]; /* by seq, oldest first */
     int nstamps;
     uint64_t next_stamp_seq;
+    rl_hls_news_t news[RL_HLS_NEWS]; /* what the last drain made servable */
+    int nnews;
 };
 
 rl_hls_t *rl_hls_new(const char *stream_id, int window_s, int segment_ms)
@@ -477,6 +479,16 @@ static void apply_stamp(rl_hls_t *h, const rl_stamp_t *s)
         h->next_stamp_seq = s->seq + 1;
 }
 
+static void add_news(rl_hls_t *h, const ev_t *e, int index, double duration, int independent)
+{
+    if (h->nnews == RL_HLS_NEWS) {
+        memmove(h->news, h->news + 1, sizeof(h->news[0]) * (RL_HLS_NEWS - 1));
+        h->nnews--;
+    }
+    h->news[h->nnews++] = (rl_hls_news_t){ e->rung, e->type == EV_PART ? e->part.msn : e->msn,
+                                           index, duration, independent };
+}
+
 static void apply(rl_hls_t *h, ev_t *e)
 {
     rung_t *r = e->type == EV_INIT || e->type == EV_PART || e->type == EV_SEGMENT
@@ -490,12 +502,16 @@ static void apply(rl_hls_t *h, ev_t *e)
             apply_init(r, e);
         break;
     case EV_PART:
-        if (r)
+        if (r) {
             apply_part(h, r, e);
+            add_news(h, e, e->part.index, e->part.duration, e->part.independent);
+        }
         break;
     case EV_SEGMENT:
-        if (r)
+        if (r) {
             apply_segment(h, r, e);
+            add_news(h, e, -1, e->duration, 0);
+        }
         break;
     case EV_END:
         h->ended = 1;
@@ -516,6 +532,7 @@ int rl_hls_drain(rl_hls_t *h)
     pthread_mutex_unlock(&h->lock);
     if (!list)
         return 0;
+    h->nnews = 0;
     for (e = list; e; e = e->next)
         apply(h, e);
     free_events(list);
@@ -582,6 +599,12 @@ int rl_hls_rung_ready(const rl_hls_t *h, int i, rl_hls_ready_t *out)
     for (int k = 0; k < RL_HLS_READY_BUCKETS; k++)
         out->bucket[k] = below += r->ready.bucket[k];
     return 0;
+}
+
+size_t rl_hls_news(const rl_hls_t *h, const rl_hls_news_t **first)
+{
+    *first = h->news;
+    return (size_t)h->nnews;
 }
 
 int rl_hls_target_duration(const rl_hls_t *h)
@@ -713,15 +736,17 @@ static int64_t non_negative(int64_t v)
 static void stamp_range(const rl_stamp_t *s, hls_daterange_t *r, range_text_t *t)
 {
     snprintf(t->id, sizeof(t->id), "card-%" PRIu64, s->seq);
-    t->attrs[0] = (hls_attr_t){ "PRODUCT", s->product, 0 };
-    t->attrs[1] = (hls_attr_t){ "PRICE", NULL, non_negative(s->price) };
-    t->attrs[2] = (hls_attr_t){ "SOLD", NULL, non_negative(s->sold) };
-    t->attrs[3] = (hls_attr_t){ "STOCK", NULL, non_negative(s->stock) };
-    t->attrs[4] = (hls_attr_t){ "VERSION", NULL, (int64_t)(s->version & INT64_MAX) };
-    t->attrs[5] = (hls_attr_t){ "SEQ", NULL, (int64_t)(s->seq & INT64_MAX) };
-    t->attrs[6] = (hls_attr_t){ "PTS", NULL, non_negative(s->pts_ms) };
-    t->attrs[7] = (hls_attr_t){ "REDIS-SEQ", NULL, (int64_t)(s->state_seq & INT64_MAX) };
-    *r = (hls_daterange_t){ t->id, RANGE_CLASS, s->pdt_ms, t->attrs, RANGE_ATTRS };
+    t->attrs[0] = (hls_attr_t){ "PRODUCT", s->product, 0, 0 };
+    t->attrs[1] = (hls_attr_t){ "PRICE", NULL, non_negative(s->price), 0 };
+    t->attrs[2] = (hls_attr_t){ "SOLD", NULL, non_negative(s->sold), 0 };
+    t->attrs[3] = (hls_attr_t){ "STOCK", NULL, non_negative(s->stock), 0 };
+    t->attrs[4] = (hls_attr_t){ "VERSION", NULL, (int64_t)(s->version & INT64_MAX), 0 };
+    t->attrs[5] = (hls_attr_t){ "SEQ", NULL, (int64_t)(s->seq & INT64_MAX), 0 };
+    t->attrs[6] = (hls_attr_t){ "PTS", NULL, non_negative(s->pts_ms), 0 };
+    t->attrs[7] = (hls_attr_t){ "REDIS-SEQ", NULL, (int64_t)(s->state_seq & INT64_MAX), 0 };
+    *r = (hls_daterange_t){
+        t->id, RANGE_CLASS, s->pdt_ms, t->attrs, RANGE_ATTRS, HLS_END_ON_NEXT, 0
+    };
 }
 
 /* The kept stamps as date ranges, for hls_write_media to pick from, their text in *text; NULL

@@ -113,6 +113,19 @@ typedef struct rl_hls_ready_s {
     double sum_ms;
 } rl_hls_ready_t;
 int rl_hls_rung_ready(const rl_hls_t *h, int i, rl_hls_ready_t *out);
+/* What the last drain made servable, in order: a part (index >= 0) or a segment (index -1) of
+ * the rung at `rung` (as rl_hls_rung_info numbers them). For the pages' media notices. */
+typedef struct rl_hls_news_s {
+    int rung;
+    uint64_t msn;
+    int index;
+    double duration;
+    int independent;
+} rl_hls_news_t;
+#define RL_HLS_NEWS 64 /* a drain that makes more keeps the newest */
+
+/* Network thread: valid until the next drain. Returns n. */
+size_t rl_hls_news(const rl_hls_t *h, const rl_hls_news_t **first);
 
 int rl_hls_target_duration(const rl_hls_t *h); /* seconds */
 int rl_hls_ended(const rl_hls_t *h);

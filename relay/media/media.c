@@ -376,6 +376,8 @@ static void compose(void *opaque, AVFrame *f)
     if (rl_compose_frame(m->compose, f, pdt, media, &s) <= 0)
         return;
     rl_hls_post_stamp(m->hls, &s);
+    if (m->vod)
+        rl_vod_stamp(m->vod, &s);
     if (rl_log_level >= RL_LOG_DEBUG) {
         m->timed_pts = f->pts;
         m->timed_seq = s.state_seq;
@@ -495,16 +497,20 @@ static void on_params(rl_media_t *m, item_t *it)
     m->pk_stale = 1; /* the init segments describe the audio too */
 }
 
-/* The VOD of a recorded session sits beside its MP4: <stamp>-<n>.mp4 and <stamp>-<n>/. */
+/* The VOD of a recorded session sits beside its MP4: <stamp>-<n>.mp4 and <stamp>-<n>/. Its
+ * chapters start from what the card shows already (over the slate, between two sessions). */
 static void open_vod(rl_media_t *m, const char *mp4)
 {
     char dir[600];
     size_t n = strlen(mp4);
+    rl_stamp_t s;
 
     av_strlcpy(dir, mp4, sizeof(dir));
     if (n > 4 && n < sizeof(dir) && !strcmp(dir + n - 4, ".mp4"))
         dir[n - 4] = '\0';
     m->vod = rl_vod_open(m->stream_id, dir, (m->o.segment_ms + 999) / 1000);
+    if (m->vod && rl_compose_last(m->compose, &s))
+        rl_vod_stamp(m->vod, &s);
 }
 
 static void stop_filler(rl_media_t *m)

@@ -1,8 +1,10 @@
-/* VOD HLS of a recorded publish session, written to disk segment by segment.
+/* VOD HLS of a recorded publish session, written to disk segment by segment, with its chapters.
  *
  * Invariants: a rendition's playlist lists only complete segments, oldest first; a segment begins
  * only with a part of index 0 (so a recording never starts mid-segment); write errors stop that
- * rendition, are logged once, and never affect the live stream. */
+ * rendition, are logged once, and never affect the live stream. Chapters are placed on each
+ * rendition's own segments in its playlist, and on the first rendition still written for
+ * chapters.json (the rungs' keyframes are aligned: their segments are the same spans). */
 #include "relay/media/vod.h"
 
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "relay/core/log.h"
+#include "relay/media/chapters.h"
 #include "relay/media/transcode.h"
 
 typedef struct vod_rung_s {
@@ -30,6 +33,10 @@ struct rl_vod_s {
     char dir[600];
     int target_duration, nrungs;
     vod_rung_t r[RL_MAX_RUNGS];
+    rl_chapters_t *chapters;
+    char *json;          /* chapters.json as last written */
+    int chapters_failed; /* chapters.json could not be written */
+    int chapters_warned; /* a chapter could not be kept: logged once */
 };
 
 static void fail(rl_vod_t *v, vod_rung_t *r, const char *what)
@@ -49,12 +56,17 @@ rl_vod_t *rl_vod_open(const char *stream_id, const char *dir, int target_duratio
     av_strlcpy(v->id, stream_id, sizeof(v->id));
     av_strlcpy(v->dir, dir, sizeof(v->dir));
     v->target_duration = target_duration;
+    if (!(v->chapters = rl_chapters_new()))
+        goto fail;
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         rl_err("vod_open", "stream=%s dir=%s error=\"%s\"", stream_id, dir, strerror(errno));
-        free(v);
-        return NULL;
+        goto fail;
     }
     return v;
+fail:
+    rl_chapters_free(&v->chapters);
+    free(v);
+    return NULL;
 }
 
 /* Writes path atomically: a reader sees the old file or the new one, never a mix. */
@@ -149,20 +161,89 @@ void rl_vod_part(rl_vod_t *v, const rl_part_info_t *p, const uint8_t *data, size
         fail(v, r, "segment");
 }
 
+/* The chapters placed on r's segments, as date ranges (their text in *text); NULL when there are
+ * none or memory ran out (the playlist then goes without). */
+static hls_daterange_t *chapter_ranges(const rl_vod_t *v, const vod_rung_t *r, int ended,
+                                       rl_chapter_range_t **text, size_t *n)
+{
+    rl_timeline_t t = { r->segs, r->nsegs, ended };
+    size_t max = rl_chapters_count(v->chapters);
+    rl_chapter_t *placed = max ? calloc(max, sizeof(*placed)) : NULL;
+    hls_daterange_t *ranges = placed ? calloc(max, sizeof(*ranges)) : NULL;
+
+    *text = ranges ? calloc(max, sizeof(**text)) : NULL;
+    *n = 0;
+    if (*text) {
+        *n = rl_chapters_place(v->chapters, &t, placed, max);
+        for (size_t i = 0; i < *n; i++)
+            rl_chapter_range(&placed[i], &ranges[i], &(*text)[i]);
+    } else {
+        free(ranges);
+        ranges = NULL;
+    }
+    free(placed);
+    return ranges;
+}
+
 static void write_playlist(rl_vod_t *v, int rung, int ended)
 {
     vod_rung_t *r = &v->r[rung];
     hls_media_t m = {
         .target_duration = v->target_duration, .segs = r->segs, .nsegs = r->nsegs, .ended = ended
     };
+    rl_chapter_range_t *text;
     char path[700];
     hls_buf_t b;
 
+    m.ranges = chapter_ranges(v, r, ended, &text, &m.nranges);
     hls_buf_init(&b, 1 << 24);
     file_path(v, rung, "media.m3u8", path, sizeof(path));
     if (hls_write_media(&b, &m) < 0 || write_file(path, b.data, b.len) < 0)
         fail(v, r, "playlist");
     hls_buf_free(&b);
+    free((void *)m.ranges);
+    free(text);
+}
+
+/* The rendition chapters.json follows: the first one still written. */
+static const vod_rung_t *timeline_rung(const rl_vod_t *v)
+{
+    for (int i = 0; i < v->nrungs; i++)
+        if (!v->r[i].failed)
+            return &v->r[i];
+    return NULL;
+}
+
+/* chapters.json, rewritten when what it says changed. */
+static void write_chapters(rl_vod_t *v, int ended)
+{
+    const vod_rung_t *r = timeline_rung(v);
+    rl_timeline_t t = { r ? r->segs : NULL, r ? r->nsegs : 0, ended };
+    char path[700], *json;
+    int rc;
+
+    if (!r || !r->nsegs || v->chapters_failed || !(json = rl_chapters_json(v->chapters, &t)))
+        return;
+    if (v->json && !strcmp(json, v->json)) {
+        free(json);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/chapters.json", v->dir);
+    if ((rc = write_file(path, json, strlen(json))) < 0) {
+        rl_err("vod_write", "stream=%s path=%s error=\"%s\"", v->id, path, strerror(-rc));
+        v->chapters_failed = 1;
+    }
+    free(v->json);
+    v->json = json;
+}
+
+void rl_vod_stamp(rl_vod_t *v, const rl_stamp_t *s)
+{
+    int rc = rl_chapters_stamp(v->chapters, s);
+
+    if (rc < 0 && !v->chapters_warned++)
+        rl_warn("vod_chapters", "stream=%s dir=%s error=\"%s\" chapters=%zu", v->id, v->dir,
+                strerror(-rc), rl_chapters_count(v->chapters));
 }
 
 void rl_vod_segment(rl_vod_t *v, int rung, uint64_t msn, double duration)
@@ -189,6 +270,8 @@ void rl_vod_segment(rl_vod_t *v, int rung, uint64_t msn, double duration)
     r->cur.duration = duration;
     r->segs[r->nsegs++] = r->cur;
     write_playlist(v, rung, 0);
+    if (r == timeline_rung(v))
+        write_chapters(v, 0);
 }
 
 void rl_vod_close(rl_vod_t **pv)
@@ -206,9 +289,14 @@ void rl_vod_close(rl_vod_t **pv)
         }
         if (!v->r[i].failed && v->r[i].nsegs)
             write_playlist(v, i, 1);
-        free(v->r[i].segs);
     }
-    rl_info("vod_end", "stream=%s dir=%s", v->id, v->dir);
+    write_chapters(v, 1);
+    for (int i = 0; i < v->nrungs; i++)
+        free(v->r[i].segs);
+    rl_info("vod_end", "stream=%s dir=%s chapters=%zu", v->id, v->dir,
+            rl_chapters_count(v->chapters));
+    rl_chapters_free(&v->chapters);
+    free(v->json);
     free(v);
     *pv = NULL;
 }

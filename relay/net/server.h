@@ -53,6 +53,10 @@ typedef struct rl_server_s {
     struct lws_context *ctx;
     rl_redis_t *redis;
     struct rl_commerce_s *commerce; /* relay/commerce: the library, the subscriber, card states */
+    struct rl_hub_s *hub;           /* relay/signal: the WebSocket hub */
+    /* An order Redis counted (the commerce subscriber's event), for the pages' ticker: relay.c
+     * points it at the hub, which commerce does not know. */
+    void (*on_order)(struct rl_server_s *srv, const char *id, const char *product, int64_t qty);
     rl_stream_t **streams;
     int nstreams, streams_cap;
     rl_ingest_t *ingests; /* linked list of RTMP connections */
@@ -72,6 +76,7 @@ typedef struct rl_server_s {
     rl_rung_t rungs[RL_MAX_RUNGS]; /* the ladder, parsed from the config */
     int nrungs;
     rl_counters_t counters;
+    struct lws_protocols http_protocols[3]; /* the HTTP vhost's: HTTP, shopcast.v1, end */
     int stopping;
 } rl_server_t;
 

@@ -13,6 +13,7 @@
 
 #include "relay/live/stream.h"
 #include "relay/media/hls_live.h"
+#include "relay/signal/hub.h"
 #include "proto/status.h"
 
 static void unwait(rl_http_req_t *r)
@@ -124,10 +125,31 @@ static void copy_query(rl_http_req_t *r)
                               i ? "&" : "", frag);
 }
 
+/* A player reloads its media playlist every part: each reload says a session still watches. */
+static void count_viewer(rl_http_req_t *r)
+{
+    char id[32], peer[64] = "", ua[256] = "";
+    const char *p = r->path + 5;
+    size_t n = strcspn(p, "/");
+    rl_stream_t *st;
+
+    if (n >= sizeof(id) || !strstr(p + n, "/media.m3u8"))
+        return;
+    memcpy(id, p, n);
+    id[n] = '\0';
+    if (!(st = rl_stream_find(r->srv, id)))
+        return;
+    lws_get_peer_simple(r->wsi, peer, sizeof(peer));
+    if (lws_hdr_copy(r->wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) < 0)
+        ua[0] = '\0';
+    rl_hub_hls_seen(r->srv, st, peer, ua);
+}
+
 void rl_route_hls(rl_http_req_t *r, const char *arg)
 {
     (void)arg;
     copy_query(r);
+    count_viewer(r);
     hls_try(r);
 }
 

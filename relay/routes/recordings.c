@@ -51,33 +51,88 @@ bad:
     rl_http_error(r, 404, "not found");
 }
 
-void rl_route_recordings(rl_http_req_t *r, const char *arg)
+/* GET /api/v1/streams/<id>/recordings/<session>/chapters: the session's chapters.json, as the
+ * VOD writer keeps it (relay/media/vod.c), from the disk through the thread pool. */
+static void chapters(rl_http_req_t *r, const char *id, const char *ses)
 {
-    char id[40], dir[700], master[1000];
-    const char *slash = strchr(arg, '/');
-    json_t *arr;
-    DIR *d;
-    struct dirent *e;
+    char path[900];
 
-    if (!slash || strcmp(slash, "/recordings") || (size_t)(slash - arg) >= sizeof(id)) {
+    if (!valid_session(ses)) {
         rl_http_error(r, 404, "not found");
         return;
     }
+    snprintf(path, sizeof(path), "%s/recordings/%s/%s/chapters.json", r->srv->cfg->data_dir, id,
+             ses);
+    /* rewritten as the session goes, final once it ended */
+    rl_http_respond_file(r, path, "no-cache");
+}
+
+static json_t *recording(const char *dir, const char *id, const char *ses)
+{
+    char path[1000];
+    json_t *j;
+
+    snprintf(path, sizeof(path), "%s/%s/master.m3u8", dir, ses);
+    if (!valid_session(ses) || access(path, R_OK) != 0)
+        return NULL;
+    j = json_pack("{s:s, s:s++++, s:s+}", "session", ses, "vod_url", "/vod/", id, "/", ses,
+                  "/master.m3u8", "mp4", ses, ".mp4");
+    snprintf(path, sizeof(path), "%s/%s/chapters.json", dir, ses);
+    if (j && access(path, R_OK) == 0)
+        json_object_set_new(
+            j, "chapters_url",
+            json_pack("s++++", "/api/v1/streams/", id, "/recordings/", ses, "/chapters"));
+    return j;
+}
+
+/* <id>/recordings, or <id>/recordings/<session>/chapters */
+static int split(const char *arg, char *id, size_t idlen, const char **ses)
+{
+    const char *slash = strchr(arg, '/'), *rest;
+    size_t n;
+
+    if (!slash || (size_t)(slash - arg) >= idlen || strncmp(slash, "/recordings", 11))
+        return -1;
     memcpy(id, arg, (size_t)(slash - arg));
     id[slash - arg] = '\0';
+    rest = slash + 11;
+    *ses = NULL;
+    if (!*rest)
+        return 0;
+    n = strlen(rest);
+    if (rest[0] != '/' || n < 11 || n > 60 || strcmp(rest + n - 9, "/chapters"))
+        return -1;
+    *ses = rest + 1; /* "<session>/chapters": cut below */
+    return 0;
+}
+
+void rl_route_recordings(rl_http_req_t *r, const char *arg)
+{
+    char id[40], dir[700], ses[64];
+    const char *rest;
+    json_t *arr, *j;
+    DIR *d;
+    struct dirent *e;
+
+    if (split(arg, id, sizeof(id), &rest) < 0) {
+        rl_http_error(r, 404, "not found");
+        return;
+    }
     if (!rl_http_valid_id(id) || !rl_stream_find(r->srv, id)) {
         rl_http_error(r, 404, "no such stream");
         return;
     }
+    if (rest) {
+        av_strlcpy(ses, rest, sizeof(ses));
+        ses[strlen(ses) - 9] = '\0';
+        chapters(r, id, ses);
+        return;
+    }
     arr = json_array();
     snprintf(dir, sizeof(dir), "%s/recordings/%s", r->srv->cfg->data_dir, id);
-    for (d = opendir(dir); d && (e = readdir(d));) {
-        snprintf(master, sizeof(master), "%s/%s/master.m3u8", dir, e->d_name);
-        if (valid_session(e->d_name) && access(master, R_OK) == 0)
-            json_array_append_new(arr, json_pack("{s:s, s:s++++, s:s+}", "session", e->d_name,
-                                                 "vod_url", "/vod/", id, "/", e->d_name,
-                                                 "/master.m3u8", "mp4", e->d_name, ".mp4"));
-    }
+    for (d = opendir(dir); d && (e = readdir(d));)
+        if ((j = recording(dir, id, e->d_name)))
+            json_array_append_new(arr, j);
     if (d)
         closedir(d);
     rl_http_respond_json(r, 200, json_pack("{s:o}", "recordings", arr));

@@ -1,5 +1,7 @@
 // Viewer page: plays /hls/<id>/master.m3u8 with hls.js in low-latency mode (or natively where the
 // browser can), shows whether the stream is live, and recovers from network hiccups by itself.
+// The product panel and the live channel are panel.js and signal.js; a show that is neither live
+// nor on air is handed to replay.js (window.shopcastReplay), when the page has it.
 (function () {
   'use strict';
   var id = location.pathname.split('/').filter(Boolean).pop();
@@ -8,7 +10,7 @@
   var message = document.getElementById('message');
   var unmute = document.getElementById('unmute');
   var src = '/hls/' + encodeURIComponent(id) + '/master.m3u8';
-  var player = { video: video, hls: null, fatal: null, errors: [] };
+  var player = { video: video, hls: null, fatal: null, errors: [], replay: false };
   window.shopcastPlayer = player;
 
   function say(text) {
@@ -23,11 +25,27 @@
     badge.className = 'badge' + (s.live ? ' live' : '');
   }
 
+  // --- product replay (sig-replay): a show that has ended plays its recording instead ---
+  var replayTried = false, replaying = false;
+  function takeVideo() { // only once a recording with chapters was found
+    replaying = true;
+    if (player.hls) { player.hls.destroy(); player.hls = null; }
+    say('');
+  }
+  function replayIfEnded(s) {
+    if (replaying && s.live) location.reload(); // the seller is back: live again
+    if (replayTried || s.live || s.on_air || !window.shopcastReplay) return;
+    replayTried = true;
+    window.shopcastReplay.start({ video: video, streamId: id, container: document.getElementById('replay'),
+                                  takeVideo: takeVideo });
+  }
+  // --- end of product replay ---
+
   function poll() {
     fetch('/api/v1/streams/' + encodeURIComponent(id)).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (s) {
-      if (s) showStream(s);
+      if (s) { showStream(s); replayIfEnded(s); } // replayIfEnded: product replay (sig-replay)
       else say('This stream does not exist.');
     }).catch(function () {}).finally(function () { setTimeout(poll, 5000); });
   }
@@ -105,13 +123,16 @@
         abrController: linkAbrController(Hls.DefaultConfig.abrController),
       });
       player.hls = hls;
+      window.shopcastPanel.attach({ video: video, hls: hls, streamId: id }); /* before any load */
       hls.on(Hls.Events.MANIFEST_PARSED, function () { say(''); play(); });
       hls.on(Hls.Events.ERROR, function (_, d) {
         player.errors.push(d.details);
-        if (!d.fatal) return;
+        if (!d.fatal || replaying) return; // replaying: product replay (sig-replay)
         if (d.type === Hls.ErrorTypes.NETWORK_ERROR) {
           say('Waiting for the stream…');
-          setTimeout(function () { hls.loadSource(src); hls.startLoad(); }, 2000);
+          setTimeout(function () {
+            if (player.hls === hls) { hls.loadSource(src); hls.startLoad(); }
+          }, 2000);
         } else if (d.type === Hls.ErrorTypes.MEDIA_ERROR) {
           hls.recoverMediaError();
         } else {
@@ -122,9 +143,11 @@
       hls.loadSource(src);
       hls.attachMedia(video);
     } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      window.shopcastPanel.attach({ video: video, hls: null, streamId: id });
       video.src = src;
       video.addEventListener('loadedmetadata', play);
     } else {
+      window.shopcastPanel.attach({ video: video, hls: null, streamId: id });
       say('This browser cannot play live video.');
     }
   }

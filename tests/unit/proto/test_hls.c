@@ -901,13 +901,15 @@ Test(hls_media, appends_to_what_the_buffer_holds)
 
 /* ---- media playlists: date ranges ---- */
 
-static const hls_attr_t card_attrs[] = { { "PRODUCT", "tea-01", 0 }, { "SOLD", NULL, 12 } };
+static const hls_attr_t card_attrs[] = { { "PRODUCT", "tea-01", 0, 0 }, { "SOLD", NULL, 12, 0 } };
 
 /* A change of the card start_ms after T0, named card-<seq>. */
 static hls_daterange_t card(char *id, int seq, int64_t start_ms)
 {
     sprintf(id, "card-%d", seq);
-    return (hls_daterange_t){ id, "com.shopcast.product", T0_MS + start_ms, card_attrs, 2 };
+    return (hls_daterange_t){
+        id, "com.shopcast.product", T0_MS + start_ms, card_attrs, 2, HLS_END_ON_NEXT, 0
+    };
 }
 
 /* The playlist lists n date ranges, id (when given) among them. */
@@ -1065,9 +1067,9 @@ Test(hls_media, refuses_a_range_it_cannot_write)
     hls_segment_t s[1];
     char ids[2][16];
     hls_daterange_t good[2] = { card(ids[0], 1, 0), card(ids[1], 2, 10) }, r[2];
-    const hls_attr_t lower = { "price", NULL, 1 }, empty = { "", NULL, 1 },
-                     negative = { "PRICE", NULL, -1 }, quote = { "PRODUCT", "a\"b", 0 },
-                     newline = { "PRODUCT", "a\nb", 0 };
+    const hls_attr_t lower = { "price", NULL, 1, 0 }, empty = { "", NULL, 1, 0 },
+                     negative = { "PRICE", NULL, -1, 0 }, quote = { "PRODUCT", "a\"b", 0, 0 },
+                     newline = { "PRODUCT", "a\nb", 0, 0 };
     const hls_attr_t *bad_attrs[] = { &lower, &empty, &negative, &quote, &newline };
     hls_media_t m = { .target_duration = 2, .segs = s, .nsegs = 1, .ranges = r, .nranges = 2 };
     hls_buf_t b;
@@ -1101,6 +1103,63 @@ Test(hls_media, refuses_a_range_it_cannot_write)
         cr_expect_eq(hls_write_media(&b, &m), -EINVAL, "case %d", i);
     }
     cr_expect_eq(b.len, 0, "nothing written: %s", b.data);
+    hls_buf_free(&b);
+}
+
+Test(hls_media, golden_chapters_with_an_end_date_or_none_yet)
+{
+    hls_segment_t s[2];
+    const hls_attr_t a[] = { { "PRODUCT", "tea-01", 0, 0 }, { "START-S", NULL, 1250, 1 } },
+                     b[] = { { "PRODUCT", "cup", 0, 0 }, { "START-S", NULL, 3000, 1 } };
+    hls_daterange_t r[2] = {
+        { "chapter-1", "com.shopcast.chapter", T0_MS + 1250, a, 2, HLS_END_DATE, T0_MS + 3000 },
+        { "chapter-2", "com.shopcast.chapter", T0_MS + 3000, b, 2, HLS_END_OPEN, 0 },
+    };
+    hls_media_t m = {
+        .target_duration = 2, .segs = s, .nsegs = 2, .ended = 1, .ranges = r, .nranges = 2
+    };
+
+    fill(s, 2, 7, 2.0, 0, NULL, 0);
+    expect_media(&m, "#EXTM3U\n"
+                     "#EXT-X-VERSION:6\n"
+                     "#EXT-X-TARGETDURATION:2\n"
+                     "#EXT-X-MEDIA-SEQUENCE:7\n"
+                     "#EXT-X-DISCONTINUITY-SEQUENCE:0\n"
+                     "#EXT-X-MAP:URI=\"init-0.mp4\"\n"
+                     "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:00.000Z\n"
+                     "#EXT-X-DATERANGE:ID=\"chapter-1\",CLASS=\"com.shopcast.chapter\","
+                     "START-DATE=\"2026-11-29T14:00:01.250Z\","
+                     "END-DATE=\"2026-11-29T14:00:03.000Z\",DURATION=1.750,X-PRODUCT=\"tea-01\","
+                     "X-START-S=1.250\n"
+                     "#EXTINF:2.00000,\n"
+                     "seg-7.m4s\n"
+                     "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T14:00:02.000Z\n"
+                     "#EXT-X-DATERANGE:ID=\"chapter-2\",CLASS=\"com.shopcast.chapter\","
+                     "START-DATE=\"2026-11-29T14:00:03.000Z\",X-PRODUCT=\"cup\",X-START-S=3.000\n"
+                     "#EXTINF:2.00000,\n"
+                     "seg-8.m4s\n"
+                     "#EXT-X-ENDLIST\n");
+}
+
+Test(hls_media, refuses_a_range_that_ends_before_it_starts)
+{
+    hls_segment_t s[1];
+    char id[16];
+    hls_daterange_t r = card(id, 1, 500);
+    hls_media_t m = { .target_duration = 2, .segs = s, .nsegs = 1, .ranges = &r, .nranges = 1 };
+    hls_buf_t b;
+
+    fill(s, 1, 0, 2.0, 0, NULL, 0);
+    hls_buf_init(&b, 4096);
+    r.end = HLS_END_DATE;
+    r.end_ms = r.start_ms - 1;
+    cr_expect_eq(hls_write_media(&b, &m), -EINVAL);
+    r.end_ms = r.start_ms; /* a range may last no time at all */
+    cr_expect_eq(hls_write_media(&b, &m), 0);
+    r.end = (hls_range_end_t)7;
+    hls_buf_free(&b);
+    hls_buf_init(&b, 4096);
+    cr_expect_eq(hls_write_media(&b, &m), -EINVAL);
     hls_buf_free(&b);
 }
 

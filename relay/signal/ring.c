@@ -1,0 +1,59 @@
+/* One stream's ring of encoded messages, and where a resuming client starts in it. */
+#include "relay/signal/ring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int rl_ring_init(rl_ring_t *r, uint32_t size)
+{
+    *r = (rl_ring_t){ .size = size };
+    if (!size || !(r->e = calloc(size, sizeof(*r->e))))
+        return -ENOMEM;
+    return 0;
+}
+
+void rl_ring_free(rl_ring_t *r)
+{
+    for (uint32_t i = 0; r->e && i < r->size; i++)
+        rl_blob_unref(&r->e[i].msg);
+    free(r->e);
+    r->e = NULL;
+}
+
+uint64_t rl_ring_push(rl_ring_t *r, uint64_t offset, unsigned flags, rl_blob_t *msg)
+{
+    rl_ring_entry_t *e = &r->e[r->head % r->size];
+
+    rl_blob_unref(&e->msg);
+    *e = (rl_ring_entry_t){ offset, flags, msg };
+    return r->head++;
+}
+
+uint64_t rl_ring_oldest(const rl_ring_t *r)
+{
+    return r->head > r->size ? r->head - r->size : 0;
+}
+
+const rl_ring_entry_t *rl_ring_at(const rl_ring_t *r, uint64_t pos)
+{
+    if (pos >= r->head || pos < rl_ring_oldest(r))
+        return NULL;
+    return &r->e[pos % r->size];
+}
+
+int64_t rl_ring_resume(const rl_ring_t *r, uint64_t last, uint64_t seen)
+{
+    if (seen > last)
+        return -1;
+    if (seen == last)
+        return (int64_t)r->head;
+    /* Offsets increase with positions: walk back from the newest to event seen + 1. */
+    for (uint64_t pos = r->head; pos-- > rl_ring_oldest(r);) {
+        const rl_ring_entry_t *e = rl_ring_at(r, pos);
+        if (e->offset && e->offset <= seen)
+            return -1; /* seen + 1 was never pushed here: a gap in what the ring holds */
+        if (e->offset == seen + 1)
+            return (int64_t)pos;
+    }
+    return -1;
+}
