@@ -11,6 +11,7 @@
 #include "relay/commerce/commerce.h"
 #include "relay/live/stream.h"
 #include "relay/net/redis.h"
+#include "relay/signal/hub.h"
 
 typedef struct label_s {
     const char *name, *value;
@@ -107,6 +108,48 @@ static void http_families(FILE *f, const rl_server_t *srv)
            "HTTP requests received (answered or not)", ONE(srv->counters.http_requests));
 }
 
+/* The WebSocket hub's figures (relay/signal/hub.h). */
+static void ws_families(FILE *f, const rl_server_t *srv)
+{
+    rl_hub_stats_t h;
+
+    rl_hub_stats(srv, &h);
+    family(f, "shopcast_ws_clients", "gauge", "WebSocket clients connected now",
+           (sample_t[]){ { "role=\"viewer\"", (double)(h.clients - h.operators) },
+                         { "role=\"operator\"", (double)h.operators } },
+           2);
+    family(f, "shopcast_ws_channels", "gauge", "streams with a channel (subscribers or events)",
+           ONE(h.channels));
+    family(f, "shopcast_ws_connections_total", "counter",
+           "WebSocket upgrades, by outcome (refused: Origin not allowed, or the relay full)",
+           (sample_t[]){ { "result=\"accepted\"", (double)h.accepted },
+                         { "result=\"refused_origin\"", (double)h.refused_origin },
+                         { "result=\"refused_full\"", (double)h.refused_full } },
+           3);
+    family(f, "shopcast_ws_messages_total", "counter", "WebSocket messages, by direction",
+           (sample_t[]){ { "direction=\"in\"", (double)h.messages_in },
+                         { "direction=\"out\"", (double)h.messages_out } },
+           2);
+    family(f, "shopcast_ws_sent_bytes_total", "counter", "bytes of WebSocket messages sent",
+           ONE(h.bytes_out));
+    family(f, "shopcast_ws_closed_total", "counter",
+           "WebSocket clients closed by the relay, by reason (SIGNAL.md's close codes)",
+           (sample_t[]){ { "reason=\"slow\"", (double)h.closed_slow },
+                         { "reason=\"flood\"", (double)h.closed_flood },
+                         { "reason=\"idle\"", (double)h.closed_idle },
+                         { "reason=\"too_big\"", (double)h.closed_too_big },
+                         { "reason=\"forbidden\"", (double)h.closed_forbidden },
+                         { "reason=\"unknown_stream\"", (double)h.closed_unknown } },
+           6);
+    family(f, "shopcast_ws_errors_total", "counter", "error messages sent to WebSocket clients",
+           ONE(h.errors));
+    family(f, "shopcast_ws_resumes_total", "counter",
+           "resumes, by outcome (failed: answered with a fresh hello)",
+           (sample_t[]){ { "result=\"recovered\"", (double)h.resumes_recovered },
+                         { "result=\"failed\"", (double)h.resumes_failed } },
+           2);
+}
+
 static void redis_families(FILE *f, const rl_redis_t *redis)
 {
     rl_redis_stats_t st;
@@ -195,6 +238,16 @@ static void ingest_family(FILE *f, const rl_server_t *srv, const char *name, con
     }
 }
 
+static void viewers_family(FILE *f, rl_server_t *srv)
+{
+    const char *name = "shopcast_stream_viewers";
+
+    head(f, name, "gauge", "viewers of a stream: WebSocket viewers plus HLS-only sessions");
+    for (int i = 0; i < srv->nstreams; i++)
+        sample(f, name, (label_t[]){ { "stream", srv->streams[i]->id } }, 1,
+               (double)rl_hub_viewers(srv, srv->streams[i]));
+}
+
 static void dropped_family(FILE *f, const rl_server_t *srv)
 {
     const char *name = "shopcast_stream_dropped_total";
@@ -269,9 +322,10 @@ static void ready_family(FILE *f, const rl_server_t *srv)
     }
 }
 
-static void stream_families(FILE *f, const rl_server_t *srv)
+static void stream_families(FILE *f, rl_server_t *srv)
 {
     stream_counts(f, srv);
+    viewers_family(f, srv);
     ingest_family(f, srv, "shopcast_ingest_kbps", "ingest bitrate of a live stream, kbit/s", 0);
     ingest_family(f, srv, "shopcast_ingest_fps", "ingest frame rate of a live stream", 1);
     ingest_family(f, srv, "shopcast_ingest_keyframe_interval_seconds",
@@ -295,6 +349,7 @@ void rl_route_metrics(rl_http_req_t *r, const char *arg)
     rtmp_families(f, r->srv);
     stream_families(f, r->srv);
     http_families(f, r->srv);
+    ws_families(f, r->srv);
     redis_families(f, r->srv->redis);
     commerce_families(f, r->srv);
     fclose(f);

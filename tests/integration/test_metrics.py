@@ -2,6 +2,7 @@
 Prometheus exposition format 0.0.4 (read by a strict parser of our own and by Debian's
 python3-prometheus-client), every family has # HELP and # TYPE, and the counters move when
 orders are placed, answered and refused."""
+import asyncio
 import re
 import uuid
 
@@ -9,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import wait_until
 from media import publish
+from test_signal import close_code, connect, run, subscribe
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL = r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"'
@@ -112,7 +114,9 @@ def test_every_family_has_help_and_type_and_parses(shopcast):
                  "shopcast_ingest_keyframe_interval_seconds", "shopcast_encoder_speed",
                  "shopcast_stream_dropped_total", "shopcast_part_ready_seconds",
                  "shopcast_http_requests_total", "shopcast_orders_total", "shopcast_redis_up",
-                 "shopcast_redis_reconnects_total", "shopcast_redis_timeouts_total"):
+                 "shopcast_redis_reconnects_total", "shopcast_redis_timeouts_total",
+                 "shopcast_stream_viewers", "shopcast_ws_clients", "shopcast_ws_messages_total",
+                 "shopcast_ws_closed_total", "shopcast_ws_resumes_total"):
         assert name in fams, name
     sid = s["id"]
     assert value(fams, "shopcast_streams") >= 1 and value(fams, "shopcast_streams_live") == 1
@@ -186,3 +190,33 @@ def test_label_values_are_escaped_by_the_parser_rules():
         except AssertionError:
             continue
         raise AssertionError("accepted: %r" % bad)
+
+
+def test_websocket_figures_move_with_real_clients(shopcast):
+    """A viewer and an operator on /ws: the clients by role, the stream's viewers, the messages
+    both ways; an operator with a wrong token is closed 4401 and counted."""
+    sid = shopcast.create_stream("On the live channel")["id"]
+
+    async def go():
+        before = strict_parse(metrics(shopcast))
+        viewer, _ = await subscribe(shopcast, sid)
+        operator, hello = await subscribe(shopcast, sid, "operator", shopcast.token)
+        assert "health" in hello, hello
+        bad = await connect(shopcast)
+        await bad.send('{"type":"subscribe","stream":"%s","role":"operator","token":"x"}' % sid)
+        assert await close_code(bad) == 4401
+        await asyncio.sleep(1.2)  # the viewers figure is counted on the 1 Hz tick
+        during = strict_parse(metrics(shopcast))
+        await viewer.close()
+        await operator.close()
+        return before, during
+    before, during = run(go())
+    d = lambda fam, **l: value(during, fam, **l) - value(before, fam, **l)
+    assert value(during, "shopcast_ws_clients", role="viewer") == 1
+    assert value(during, "shopcast_ws_clients", role="operator") == 1
+    assert value(during, "shopcast_stream_viewers", stream=sid) == 1
+    assert d("shopcast_ws_connections_total", result="accepted") == 3
+    assert d("shopcast_ws_messages_total", direction="in") == 3
+    assert d("shopcast_ws_messages_total", direction="out") >= 2  # the two hellos at least
+    assert d("shopcast_ws_closed_total", reason="forbidden") == 1
+    assert value(during, "shopcast_ws_sent_bytes_total") > 0
