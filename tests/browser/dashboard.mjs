@@ -129,7 +129,15 @@ try {
                                    document.querySelectorAll('#rungs tr').length > 0,
                              null, { timeout: 30000 });
   await page.waitForSelector('#kf-advice:not([hidden])', { timeout: 20000 });
+  // the live channel as operator: health once a second, viewers
+  await page.waitForFunction(() => document.getElementById('conn').textContent === 'live updates on' &&
+                                   window.shopcastDashboard.events.includes('health'),
+                             null, { timeout: 20000 });
+  await page.waitForFunction(() => Number(document.getElementById('f-viewers').textContent) >= 1,
+                             null, { timeout: 20000 });
   const health = { kbps: await txt('#f-kbps'), fps: await txt('#f-fps'), kf: await txt('#f-kf'),
+                   viewers: await txt('#f-viewers'), conn: await txt('#conn'),
+                   events: await page.evaluate(() => [...new Set(window.shopcastDashboard.events)]),
                    advice: await txt('#kf-advice'), state: await txt('#st-state'),
                    rungs: await page.locator('#rungs tr').allTextContents() };
   await step('health', { flashOff, health, back });
@@ -153,11 +161,18 @@ try {
     for (let i = 0; i < d.length; i += 4)
       if (Math.abs(d[i] - 0xd9) < 40 && Math.abs(d[i + 1] - 0x48) < 40 && Math.abs(d[i + 2] - 0x0f) < 40 && d[i + 3] > 128)
         orange++;
-    return { canvas: true, width: c.width, height: c.height, orange,
+    let blue = 0; // the viewers line, #1971c2
+    for (let i = 0; i < d.length; i += 4)
+      if (Math.abs(d[i] - 0x19) < 40 && Math.abs(d[i + 1] - 0x71) < 40 && Math.abs(d[i + 2] - 0xc2) < 40 && d[i + 3] > 128)
+        blue++;
+    return { canvas: true, width: c.width, height: c.height, orange, blue,
              points: window.shopcastDashboard.chartData[0].length };
   });
+  await page.waitForFunction(() => document.querySelectorAll('#ticker li').length >= 3, null,
+                             { timeout: 20000 });
   const sales = { honeySold: await row('honey').locator('.sold').textContent(),
-                  revenue: await txt('#revenue') };
+                  revenue: await txt('#revenue'),
+                  ticker: await page.locator('#ticker li').allTextContents() };
   await page.screenshot({ path: path.join(artifacts, 'dashboard-live.png'), fullPage: true });
 
   // ---- revoke the key ----

@@ -68,6 +68,24 @@ class Page:
         self.proc.wait()
 
 
+class Viewer(threading.Thread):
+    """An HLS-only viewer: reads the 360p playlist every second, as a player would, so the relay
+    counts it among the stream's viewers."""
+
+    def __init__(self, sc, sid):
+        super().__init__(daemon=True)
+        self.sc, self.sid, self.done = sc, sid, threading.Event()
+        self.start()
+
+    def run(self):
+        while not self.done.wait(1):
+            get(self.sc, "/hls/%s/360p/media.m3u8" % self.sid, 5)
+
+    def stop(self):
+        self.done.set()
+        self.join()
+
+
 def check_card_in_video(sc, sid, tmp):
     """The pinned product's magenta picture is in the frames after the pin's date range."""
     base = "/hls/%s" % sid
@@ -87,7 +105,7 @@ def test_dashboard_runs_a_show(shopcast_factory, tmp_path):
     sc = shopcast_factory("--x264-preset", "ultrafast")
     image = str(tmp_path / "magenta.png")
     png(image)
-    page, pub = Page(sc, image), None
+    page, pub, watch = Page(sc, image), None, None
     try:
         m = page.expect("created")
         # a wrong token: a clear message, nothing shown, nothing kept
@@ -117,6 +135,7 @@ def test_dashboard_runs_a_show(shopcast_factory, tmp_path):
         assert card["pinned"] and card["product"] == "honey" and card["flash"], card
         assert card["price"] == 990, card
         check_card_in_video(sc, sid, str(tmp_path))
+        watch = Viewer(sc, sid)  # one viewer, fetching the playlists as a player does
         page.go()
 
         m = page.expect("health")
@@ -127,6 +146,8 @@ def test_dashboard_runs_a_show(shopcast_factory, tmp_path):
         assert 20 <= float(h["fps"]) <= 40, h
         assert h["kf"] == "4.0 s" and "Keyframe Interval: 1 s" in h["advice"], h
         assert {r.split(" ")[0][:4] for r in h["rungs"]} == {"720p", "360p"}, h
+        assert h["conn"] == "live updates on" and "hello" in h["events"], h
+        assert int(h["viewers"]) >= 1, h
         for i in range(3):
             st, body = sc.request("POST", "/api/v1/streams/%s/orders" % sid,
                                   {"order_id": "dash-%d" % i, "product": "honey", "qty": 1})
@@ -137,7 +158,8 @@ def test_dashboard_runs_a_show(shopcast_factory, tmp_path):
         assert m["sales"]["honeySold"] == "3", m
         assert "38.40" in m["sales"]["revenue"], m  # 3 × 12.80
         assert m["chart"]["canvas"] and m["chart"]["points"] >= 3, m
-        assert m["chart"]["orange"] > 20, m  # the orders line is drawn
+        assert m["chart"]["orange"] > 20 and m["chart"]["blue"] > 20, m  # both lines drawn
+        assert m["sales"]["ticker"][:3] == ["someone bought 1 × Mountain honey 500 g"] * 3, m
         old, new = m["oldKey"], m["newKey"]
         assert old == obs["key"] and len(new) == 32 and new != old, m
         # the publisher on the old key is cut off, and the old key is refused from now on
@@ -157,6 +179,8 @@ def test_dashboard_runs_a_show(shopcast_factory, tmp_path):
         assert [d["type"] for d in m["dialogs"]] == ["confirm"], m  # the revoke's, no alert
         page.go()
     finally:
+        if watch:
+            watch.stop()
         page.close()
         if pub and pub.poll() is None:
             pub.kill()
