@@ -49,6 +49,26 @@ try {
   page.on('dialog', async (d) => { seen.dialogs.push({ type: d.type(), message: d.message() });
                                    await d.accept(); });
   const txt = (sel) => page.locator(sel).first().textContent();
+  // Every WebSocket of the page goes through here: to the relay while the link is up; while it
+  // is cut, the server side is closed and new connections are refused. dropNext drops one
+  // stream event of that type on its way to the page.
+  const net = { cut: false, servers: [], dropNext: null, dropped: [] };
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    if (net.cut) { ws.close({ code: 1011, reason: 'cut by the test' }); return; }
+    const server = ws.connectToServer();
+    net.servers.push(server);
+    server.onMessage((m) => {
+      const j = JSON.parse(m);
+      if (net.dropNext && j.type === net.dropNext && typeof j.offset === 'number') {
+        net.dropped.push(j);
+        net.dropNext = null;
+        return;
+      }
+      ws.send(m);
+    });
+  });
+  const resumed = () => page.evaluate(() => window.shopcastDashboard.sessions
+    .filter((x) => x.type === 'resumed').length);
 
   // ---- sign in: a wrong token first ----
   await page.goto(url);
@@ -183,6 +203,33 @@ try {
   const newKey = await page.inputValue('#obs-key');
   await step('revoked', { chart, sales, oldKey, newKey, notice: await txt('#notice') });
 
+  // ---- the live channel cut: the page reconnects and resumes, missing nothing ----
+  const tickerBefore = await page.locator('#ticker li').count();
+  net.cut = true;
+  await Promise.all(net.servers.map((x) => x.close({ code: 4000, reason: 'cut by the test' })));
+  await page.waitForFunction(() => document.getElementById('conn').textContent.startsWith('live updates reconnecting'),
+                             null, { timeout: 10000 });
+  await step('cut', {});                       // the test orders while the page is cut off
+  await page.waitForTimeout(2000);             // the page keeps trying, and is refused
+  net.cut = false;
+  await page.waitForFunction(() => window.shopcastDashboard.sessions.some((x) => x.type === 'resumed'),
+                             null, { timeout: 30000 });
+  await page.waitForFunction((n) => document.querySelectorAll('#ticker li').length >= n + 2,
+                             tickerBefore, { timeout: 10000 });
+  const afterCut = { ticker: await page.locator('#ticker li').allTextContents(),
+                     sessions: await page.evaluate(() => window.shopcastDashboard.sessions),
+                     conn: await txt('#conn') };
+  // a gap while connected: one order event does not reach the page, the next one reveals it
+  net.dropNext = 'order';
+  const resumes = await resumed();
+  await step('gap', { afterCut });             // the test orders twice
+  await page.waitForFunction((n) => window.shopcastDashboard.sessions.filter((x) => x.type === 'resumed').length > n,
+                             resumes, { timeout: 20000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('#ticker li')].filter((l) => l.textContent.includes(' 3 × ')).length >= 2,
+                             null, { timeout: 10000 });
+  const afterGap = { ticker: await page.locator('#ticker li').allTextContents(), dropped: net.dropped.length,
+                     sessions: await page.evaluate(() => window.shopcastDashboard.sessions) };
+
   // ---- at phone width: nothing wider than the screen ----
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(500);
@@ -194,7 +241,7 @@ try {
   await page.waitForSelector('#app:not([hidden])');
   await page.waitForSelector('#stream:not([hidden])');
   const reloaded = { id: await txt('#st-id'), signinHidden: await page.isHidden('#signin') };
-  await step('done', { phone, reloaded, ...seen });
+  await step('done', { phone, reloaded, afterGap, ...seen });
 } catch (e) {
   console.log(JSON.stringify({ step: 'error', error: String(e && e.stack || e), ...seen }));
 } finally {

@@ -11,6 +11,7 @@ import os
 import struct
 import subprocess
 import threading
+import time
 import zlib
 
 from conftest import ROOT, wait_until
@@ -170,7 +171,31 @@ def test_dashboard_runs_a_show(shopcast_factory, tmp_path):
         assert "stream key revoked by operator" in sc.read_log()
         page.go()
 
+        def buy(oid, qty):
+            st, body = sc.request("POST", "/api/v1/streams/%s/orders" % sid,
+                                  {"order_id": oid, "product": "honey", "qty": qty})
+            assert st == 201, body
+        page.expect("cut")  # the page's WebSocket is cut: two orders while it is away
+        buy("cut-1", 2)
+        buy("cut-2", 2)
+        page.go()
+        m = page.expect("gap")
+        cut = m["afterCut"]
+        assert cut["ticker"][:2] == ["someone bought 2 × Mountain honey 500 g"] * 2, cut
+        assert cut["sessions"][0]["type"] == "hello", cut
+        assert [x for x in cut["sessions"] if x["type"] == "resumed"][0]["recovered"], cut
+        assert cut["conn"] == "live updates on", cut
+        buy("gap-1", 3)  # its event is dropped on the way
+        time.sleep(1)
+        buy("gap-2", 3)  # this one shows the gap: the page resumes
+        page.go()
+
         m = page.expect("done")
+        gap = m["afterGap"]
+        assert gap["dropped"] == 1, gap
+        assert gap["ticker"][:2] == ["someone bought 3 × Mountain honey 500 g"] * 2, gap
+        assert all(x["recovered"] for x in gap["sessions"] if x["type"] == "resumed"), gap
+        assert [x["type"] for x in gap["sessions"]].count("hello") == 1, gap  # never a new start
         assert m["phone"]["scrollWidth"] <= m["phone"]["innerWidth"], m
         assert m["reloaded"] == {"id": sid, "signinHidden": True}, m
         # every API call but the wrong token's check carried the token

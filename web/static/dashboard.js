@@ -14,7 +14,7 @@
     token: sessionStorage.getItem(TOKEN_KEY) || '',
     streams: [], current: null, stream: null, sales: null, health: null, viewers: null,
     live: null, chart: null, chartData: [[], [], []], pollTimer: null, salesTimer: null,
-    editing: null, errors: [], events: [],
+    editing: null, errors: [], events: [], sessions: [],
   };
   window.shopcastDashboard = state; // for tests and for the curious: what the page knows
 
@@ -542,6 +542,8 @@
   function onMessage(live, m) {
     state.events.push(m.type);
     if (state.events.length > 200) state.events.shift();
+    if (m.type === 'hello' || m.type === 'resumed') // how each connection began
+      state.sessions.push({ type: m.type, recovered: m.recovered, offset: m.offset });
     switch (m.type) {
     case 'hello': return onHello(live, m);
     case 'resumed':
