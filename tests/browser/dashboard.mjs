@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import readline from 'node:readline';
+import { cutLink, link, newLink } from './wslink.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../../web/package.json'));
@@ -49,24 +50,8 @@ try {
   page.on('dialog', async (d) => { seen.dialogs.push({ type: d.type(), message: d.message() });
                                    await d.accept(); });
   const txt = (sel) => page.locator(sel).first().textContent();
-  // Every WebSocket of the page goes through here: to the relay while the link is up; while it
-  // is cut, the server side is closed and new connections are refused. dropNext drops one
-  // stream event of that type on its way to the page.
-  const net = { cut: false, servers: [], dropNext: null, dropped: [] };
-  await page.routeWebSocket(/\/ws$/, (ws) => {
-    if (net.cut) { ws.close({ code: 1011, reason: 'cut by the test' }); return; }
-    const server = ws.connectToServer();
-    net.servers.push(server);
-    server.onMessage((m) => {
-      const j = JSON.parse(m);
-      if (net.dropNext && j.type === net.dropNext && typeof j.offset === 'number') {
-        net.dropped.push(j);
-        net.dropNext = null;
-        return;
-      }
-      ws.send(m);
-    });
-  });
+  const net = newLink(); // the page's WebSocket, which the test cuts (wslink.mjs)
+  await link(page, net);
   const resumed = () => page.evaluate(() => window.shopcastDashboard.sessions
     .filter((x) => x.type === 'resumed').length);
 
@@ -205,8 +190,7 @@ try {
 
   // ---- the live channel cut: the page reconnects and resumes, missing nothing ----
   const tickerBefore = await page.locator('#ticker li').count();
-  net.cut = true;
-  await Promise.all(net.servers.map((x) => x.close({ code: 4000, reason: 'cut by the test' })));
+  await cutLink(net);
   await page.waitForFunction(() => document.getElementById('conn').textContent.startsWith('live updates reconnecting'),
                              null, { timeout: 10000 });
   await step('cut', {});                       // the test orders while the page is cut off

@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { cutLink, link, newLink } from './wslink.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../../web/package.json'));
@@ -106,26 +107,6 @@ async function xss(page, result) {
   await shot(page, 'viewer-markup-name.png');
 }
 
-// Every WebSocket of the page goes through here: to the relay while the link is up; while it is
-// cut, the server side is closed and new connections are refused. dropNext drops one stream event
-// on its way to the page.
-function link(page, net) {
-  return page.routeWebSocket(/\/ws$/, (ws) => {
-    if (net.cut) { ws.close({ code: 1011, reason: 'cut by the test' }); return; }
-    const server = ws.connectToServer();
-    net.servers.push(server);
-    server.onMessage((m) => {
-      const j = JSON.parse(m);
-      if (net.dropNext && j.type === net.dropNext && typeof j.offset === 'number') {
-        net.dropped.push(j);
-        net.dropNext = null;
-        return;
-      }
-      ws.send(m);
-    });
-  });
-}
-
 async function order(n) {
   const out = [];
   for (let i = 0; i < n; i++)
@@ -138,8 +119,7 @@ async function cut(page, result, net) {
   await hello(page);
   await until(page, () => !document.getElementById('panel').hidden);
   result.beforeCut = await page.evaluate(() => window.shopcastSignal.offset);
-  net.cut = true;
-  await Promise.all(net.servers.map((s) => s.close({ code: 4000, reason: 'cut by the test' })));
+  await cutLink(net);
   await until(page, () => window.shopcastSignal.closes.length > 0);
   result.whileCut = await order(3);
   await page.waitForTimeout(3000); /* the page keeps trying, and is refused */
@@ -171,7 +151,7 @@ try {
   page.on('pageerror', (e) => result.pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') result.console.push(m.text()); });
   page.on('dialog', (d) => { result.dialogs.push(d.message()); d.dismiss(); });
-  const net = { cut: false, servers: [], dropNext: null, dropped: [] };
+  const net = newLink();
   if (scenario === 'cut') await link(page, net);
   await page.addInitScript(observe, SEI_UUID);
   await page.goto(pageUrl);
