@@ -71,10 +71,11 @@ static json_t *real(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-/* Takes ownership of o; the compact text, its length in *len. */
+/* Takes ownership of o; the compact text, its length in *len. Reals keep 6 significant digits:
+ * durations and rates, not 17 digits of binary noise (0.33333333333333337) in every message. */
 static char *finish(json_t *o, size_t *len)
 {
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 
     json_decref(o);
     if (s && len)

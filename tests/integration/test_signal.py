@@ -293,8 +293,9 @@ def test_an_operator_gets_health_and_needs_the_token(shop_with_key):
         ws, hello = await subscribe(sc, sid, role="operator", token=sc.token)
         assert hello["role"] == "operator" and "health" in hello
         # rates are measured over the ingest's first seconds
-        h, _ = await until(ws, lambda m: m["type"] == "health" and m["ingest"]["fps"] > 0,
-                           what="health with rates")
+        # (the keyframe interval once the second keyframe came)
+        h, _ = await until(ws, lambda m: m["type"] == "health" and m["ingest"]["fps"] > 0 and
+                           m["ingest"]["keyframe_interval_ms"] > 0, what="health with rates")
         assert h["ingest"]["fps"] > 0 and h["ingest"]["kbps"] > 0
         assert h["ingest"]["keyframe_interval_ms"] > 0 and h["ingest"]["codec"] == "h264"
         assert {r["name"] for r in h["rungs"]} == {"360p"}
