@@ -143,6 +143,7 @@ try {
   const health = { kbps: await txt('#f-kbps'), fps: await txt('#f-fps'), kf: await txt('#f-kf'),
                    viewers: await txt('#f-viewers'), conn: await txt('#conn'),
                    events: await page.evaluate(() => [...new Set(window.shopcastDashboard.events)]),
+                   sessions: await page.evaluate(() => window.shopcastDashboard.sessions),
                    advice: await txt('#kf-advice'), state: await txt('#st-state'),
                    rungs: await page.locator('#rungs tr').allTextContents() };
   await step('health', { flashOff, health, back });

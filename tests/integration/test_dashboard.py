@@ -147,7 +147,8 @@ def test_dashboard_runs_a_show(shopcast_factory, tmp_path):
         assert 20 <= float(h["fps"]) <= 40, h
         assert h["kf"] == "4.0 s" and "Keyframe Interval: 1 s" in h["advice"], h
         assert {r.split(" ")[0][:4] for r in h["rungs"]} == {"720p", "360p"}, h
-        assert h["conn"] == "live updates on" and "hello" in h["events"], h
+        assert h["conn"] == "live updates on" and "health" in h["events"], h
+        assert h["sessions"][0]["type"] == "hello", h
         assert int(h["viewers"]) >= 1, h
         for i in range(3):
             st, body = sc.request("POST", "/api/v1/streams/%s/orders" % sid,

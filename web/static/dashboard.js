@@ -540,8 +540,10 @@
     return true;
   }
   function onMessage(live, m) {
-    state.events.push(m.type);
-    if (state.events.length > 200) state.events.shift();
+    if (m.type !== 'part' && m.type !== 'segment') { // what came lately, media notices aside
+      state.events.push(m.type);
+      if (state.events.length > 200) state.events.shift();
+    }
     if (m.type === 'hello' || m.type === 'resumed') // how each connection began
       state.sessions.push({ type: m.type, recovered: m.recovered, offset: m.offset });
     switch (m.type) {
