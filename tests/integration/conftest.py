@@ -23,6 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.environ.get("SHOPCAST_BIN", os.path.join(ROOT, "build", "relay", "shopcast"))
 
 
+_given = set()
+
+
 def free_port():
     """A port to listen on, from below the kernel's ephemeral range (32768-60999 by default): a
     port the kernel hands out for bind(0) may still be the local end of an outgoing connection in
@@ -35,6 +38,9 @@ def free_port():
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            if port in _given:  # free now, but handed to another listener of this run
+                continue
+            _given.add(port)
             return port
     raise AssertionError("no free port in 20000-32000")
 
