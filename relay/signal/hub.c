@@ -532,8 +532,10 @@ void rl_hub_free(rl_server_t *srv)
 
     if (!hub)
         return;
-    while (hub->channels)
-        rl__channel_free(srv, &hub->channels);
+    while (hub->channels) {
+        rl_channel_t *ch = hub->channels; /* not &hub->channels: the free NULLs its argument */
+        rl__channel_free(srv, &ch);
+    }
     free(hub);
     srv->hub = NULL;
 }

@@ -10,6 +10,7 @@
 // page may keep waiting for the live stream otherwise). Returns a promise of whether it plays.
 // window.shopcastReplay.state says what it did.
 (function () {
+  var SEEK_INTO_S = 0.005; /* under a frame at 120 fps */
   'use strict';
   var state = { vod: null, session: null, chapters: [], hls: null, seekedTo: null, error: null };
 
@@ -63,8 +64,10 @@
 
   function seek(video, chapter) {
     whenReady(video, function () {
-      state.seekedTo = chapter.start_s;
-      video.currentTime = chapter.start_s;
+      // Chapter times are whole milliseconds, and a frame's time is not (8.6333 s at 30 fps): a
+      // seek to 8.633 would show the frame before the chapter. A few ms in is its first frame.
+      state.seekedTo = chapter.start_s + SEEK_INTO_S;
+      video.currentTime = state.seekedTo;
       var p = video.play();
       if (p && p.catch) p.catch(function () {});
     });
