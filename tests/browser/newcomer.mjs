@@ -60,15 +60,18 @@ try {
   await dash.click('#p-submit');
   const row = dash.locator('#sales tr[data-id="muer"]');
   await row.waitFor();
-  await row.locator('button.pin').click();
-  await until(dash, () => document.getElementById('pinned').textContent.includes('木耳'));
 
-  // ---- a viewer, on their own: the dashboard's link to the viewer page ----
+  // ---- a viewer, on their own: the dashboard's link to the viewer page, watching ----
   const watchUrl = await dash.locator('#st-watch').getAttribute('href');
   const viewer = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
   viewer.on('pageerror', (e) => errors.push('viewer: ' + e));
   await viewer.goto(new URL(watchUrl, url).href);
   await until(viewer, () => window.shopcastPlayer && window.shopcastPlayer.video.currentTime > 0.5);
+  await until(viewer, () => window.shopcastSignal && window.shopcastSignal.log.length > 0);
+
+  // ---- the operator pins it: the panel comes in on the viewer's page ----
+  await row.locator('button.pin').click();
+  await until(dash, () => document.getElementById('pinned').textContent.includes('木耳'));
   await until(viewer, () => !document.getElementById('panel').hidden &&
                             document.getElementById('p-name').textContent.includes('木耳'));
   const panel = { name: await text(viewer, '#p-name'), price: await text(viewer, '#p-price'),

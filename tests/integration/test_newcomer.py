@@ -1,7 +1,8 @@
 """A newcomer's first show, end to end, as issue 9 asks it to work: create a stream on the
 dashboard, stream into it with the settings the dashboard shows (the real ffmpeg CLI standing in
-for OBS), pin a product there, open the viewer page from the dashboard's link in another browser
-context, see the panel appear on the card's frame, buy, and watch the count move on both pages.
+for OBS), open the viewer page from the dashboard's link in another browser context, pin a
+product on the dashboard, see the panel appear on the viewer's page on the card's frame, buy, and
+watch the count move on both pages.
 Real binary, real Redis, Debian's Chromium (tests/browser/newcomer.mjs). Screenshots of both
 pages go to tests/artifacts/."""
 import json
