@@ -562,6 +562,8 @@ static int parse_opts(int argc, char **argv)
             opt.sent = v;
         else if (!strcmp(k, "--parts"))
             opt.parts = v;
+        else if (!strcmp(k, "--progress"))
+            opt.progress = v;
         else if (!strcmp(k, "--mode"))
             opt.mode = strcmp(v, "part") ? MODE_ORDER : MODE_PART;
         else if (!strcmp(k, "--sources")) {
