@@ -166,6 +166,8 @@ static json_t *media_json(const sig_part_t *p, int is_part)
     json_t *o = json_pack("{s:s, s:I, s:o}", "rung", str(p->rung), "msn", u64(p->msn), "duration",
                           real(p->duration));
 
+    if (p->ready_ms)
+        o = with(o, "ready_ms", json_integer(i64(p->ready_ms)));
     if (!is_part)
         return o;
     o = with(o, "part", json_integer(p->part));

@@ -105,6 +105,7 @@ typedef struct sig_part_s {
     int part; /* -1: none (segment) */
     double duration;
     int independent;
+    int64_t ready_ms; /* Unix ms it became servable (the drain of the window); 0: not sent */
 } sig_part_t;
 
 typedef struct sig_rung_health_s {

@@ -177,8 +177,9 @@ static void on_stamp(rl_server_t *srv, rl_channel_t *ch, const rl_stamp_t *s)
 
 /* ---- media notices ---- */
 
+/* ready_ms: when the drain made it servable (SIGNAL.md: part's and segment's ready_ms). */
 static void on_news(rl_server_t *srv, rl_channel_t *ch, const rl_stream_t *st,
-                    const rl_hls_news_t *n)
+                    const rl_hls_news_t *n, int64_t ready_ms)
 {
     rl_hls_rung_t desc;
     double p50, p95;
@@ -188,7 +189,7 @@ static void on_news(rl_server_t *srv, rl_channel_t *ch, const rl_stream_t *st,
 
     if (rl_hls_rung_info(st->hls, n->rung, &desc, &p50, &p95) < 0)
         return;
-    p = (sig_part_t){ desc.name, n->msn, n->index, n->duration, n->independent };
+    p = (sig_part_t){ desc.name, n->msn, n->index, n->duration, n->independent, ready_ms };
     if (n->index >= 0) {
         ch->last_part = *n;
         ch->has_part = 1;
@@ -242,6 +243,7 @@ static void check_state(rl_server_t *srv, rl_channel_t *ch, const rl_stream_t *s
 
 void rl_hub_media_changed(rl_server_t *srv, rl_stream_t *st)
 {
+    int64_t ready_ms = rl_wall_ms(); /* the drain just made the news servable */
     rl_channel_t *ch;
     const rl_stamp_t *s;
     const rl_hls_news_t *n;
@@ -255,7 +257,7 @@ void rl_hub_media_changed(rl_server_t *srv, rl_stream_t *st)
         on_stamp(srv, ch, &s[i]);
     k = rl_hls_news(st->hls, &n);
     for (size_t i = 0; i < k; i++)
-        on_news(srv, ch, st, &n[i]);
+        on_news(srv, ch, st, &n[i], ready_ms);
 }
 
 /* ---- orders ---- */
@@ -525,12 +527,16 @@ rl_blob_t *rl__channel_hello(rl_server_t *srv, rl_channel_t *ch, sig_role_t role
             av_strlcpy(seg_rung, desc.name, sizeof(seg_rung));
     }
     if (part_rung[0]) {
-        part = (sig_part_t){ part_rung, ch->last_part.msn, ch->last_part.index,
-                             ch->last_part.duration, ch->last_part.independent };
+        part = (sig_part_t){ part_rung,
+                             ch->last_part.msn,
+                             ch->last_part.index,
+                             ch->last_part.duration,
+                             ch->last_part.independent,
+                             0 };
         m.last_part = &part;
     }
     if (seg_rung[0]) {
-        seg = (sig_part_t){ seg_rung, ch->last_seg.msn, -1, ch->last_seg.duration, 0 };
+        seg = (sig_part_t){ seg_rung, ch->last_seg.msn, -1, ch->last_seg.duration, 0, 0 };
         m.last_segment = &seg;
     }
     if (role == SIG_OPERATOR) {

@@ -131,8 +131,8 @@ static sig_card_t card(void)
                          .flash_left = 30 };
 }
 
-static const sig_part_t part = { "720p", 1234, 3, 0.33366, 1 };
-static const sig_part_t segment = { "360p", 1233, -1, 2.002, 0 };
+static const sig_part_t part = { "720p", 1234, 3, 0.33366, 1, 0 };
+static const sig_part_t segment = { "360p", 1233, -1, 2.002, 0, 0 };
 static const sig_rung_health_t rung_health[] = { { "720p", 1.25, 180.5, 310.25 },
                                                  { "360p", 2.5, 90.0, 150.75 } };
 
@@ -333,6 +333,38 @@ Test(signal_encode, segment_notice)
 
     expect_notice(o, "segment", 5);
     expect_segment(o);
+    json_decref(o);
+}
+
+/* ready_ms (optional): when the part became servable; absent when 0. */
+Test(signal_encode, part_ready_ms)
+{
+    sig_part_t p = part;
+    size_t len;
+    json_t *o;
+
+    p.ready_ms = 1795960812345;
+    o = decoded(sig_encode_part("shop1", &p, &len), &len);
+    expect_notice(o, "part", 8);
+    expect_part(o);
+    expect_int(o, "ready_ms", 1795960812345);
+    json_decref(o);
+    o = decoded(sig_encode_part("shop1", &part, &len), &len);
+    cr_expect_null(json_object_get(o, "ready_ms"));
+    json_decref(o);
+}
+
+Test(signal_encode, segment_ready_ms)
+{
+    sig_part_t s = segment;
+    size_t len;
+    json_t *o;
+
+    s.ready_ms = 1795960812001;
+    o = decoded(sig_encode_segment("shop1", &s, &len), &len);
+    expect_notice(o, "segment", 6);
+    expect_segment(o);
+    expect_int(o, "ready_ms", 1795960812001);
     json_decref(o);
 }
 
