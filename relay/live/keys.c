@@ -209,9 +209,10 @@ fail:
     free(op);
 }
 
-int rl_keys_rotate(rl_server_t *srv, const char *id, rl_create_cb cb, uint64_t token)
+/* The first step of a rotation and of a delete: the stream's current key, to next. */
+static int ask_key(rl_server_t *srv, const char *id, void *cb, uint64_t token, rl_redis_cb next)
 {
-    op_t *op = new_op(srv, (void *)cb, token);
+    op_t *op = new_op(srv, cb, token);
     char st[512];
     int rc;
 
@@ -219,9 +220,14 @@ int rl_keys_rotate(rl_server_t *srv, const char *id, rl_create_cb cb, uint64_t t
         return -ENOMEM;
     av_strlcpy(op->id, id, sizeof(op->id));
     name(st, sizeof(st), srv, "stream", id);
-    if ((rc = op_send(op, on_old_key, 3, (const char *[]){ "HGET", st, "key" })) < 0)
+    if ((rc = op_send(op, next, 3, (const char *[]){ "HGET", st, "key" })) < 0)
         free(op);
     return rc;
+}
+
+int rl_keys_rotate(rl_server_t *srv, const char *id, rl_create_cb cb, uint64_t token)
+{
+    return ask_key(srv, id, (void *)cb, token, on_old_key);
 }
 
 static void on_deleted(void *owner, uint64_t token, int rc, redisReply *rep)
@@ -261,17 +267,7 @@ static void on_key_of(void *owner, uint64_t token, int rc, redisReply *rep)
 
 int rl_keys_delete(rl_server_t *srv, const char *id, rl_delete_cb cb, uint64_t token)
 {
-    op_t *op = new_op(srv, (void *)cb, token);
-    char st[512];
-    int rc;
-
-    if (!op)
-        return -ENOMEM;
-    av_strlcpy(op->id, id, sizeof(op->id));
-    name(st, sizeof(st), srv, "stream", id);
-    if ((rc = op_send(op, on_key_of, 3, (const char *[]){ "HGET", st, "key" })) < 0)
-        free(op);
-    return rc;
+    return ask_key(srv, id, (void *)cb, token, on_key_of);
 }
 
 /* HMGET title key of one stream: a stream whose hash is gone is not (re)loaded. */

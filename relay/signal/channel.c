@@ -358,14 +358,11 @@ void rl_hub_hls_seen(rl_server_t *srv, rl_stream_t *st, const char *peer, const 
  * counting (Whang et al. 1990): n = -m ln(zero bits / m). */
 static int64_t hls_only(const rl_channel_t *ch)
 {
-    uint64_t ws[RL_VIEWER_BITS / 64] = { 0 };
     int zero = 0;
 
-    for (const rl_client_t *c = ch->clients; c; c = c->next)
-        if (c->role == SIG_VIEWER)
-            ws[(c->key % RL_VIEWER_BITS) / 64] |= 1ull << (c->key % RL_VIEWER_BITS % 64);
-    for (int i = 0; i < RL_VIEWER_BITS / 64; i++)
-        zero += 64 - __builtin_popcountll((ch->hls_bits[0][i] | ch->hls_bits[1][i]) & ~ws[i]);
+    for (int i = 0; i < RL_VIEWER_BITS; i++)
+        zero += ch->ws_keys[i] ||
+                !((ch->hls_bits[0][i / 64] | ch->hls_bits[1][i / 64]) >> (i % 64) & 1);
     if (!zero)
         zero = 1;
     return (int64_t)llround(-RL_VIEWER_BITS * log((double)zero / RL_VIEWER_BITS));
@@ -394,6 +391,13 @@ static void push_viewers(rl_server_t *srv, rl_channel_t *ch, int64_t n)
 
     ch->viewers_sent = n;
     rl__channel_push(srv, ch, 1, 0, rl__blob_text(t, len));
+}
+
+void rl__channel_viewer(rl_server_t *srv, rl_channel_t *ch, uint32_t key, int delta)
+{
+    ch->nviewers += delta;
+    ch->ws_keys[key % RL_VIEWER_BITS] += (uint16_t)delta;
+    rl__channel_offer_viewers(srv, ch);
 }
 
 void rl__channel_offer_viewers(rl_server_t *srv, rl_channel_t *ch)

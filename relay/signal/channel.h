@@ -63,7 +63,8 @@ struct rl_channel_s {
     int has_part, has_seg;
     /* viewers: HLS sessions seen in the current and the last 10 s window, WebSocket viewers */
     uint64_t hls_bits[2][RL_VIEWER_BITS / 64];
-    int64_t hls_window; /* which 10 s window hls_bits[0] is */
+    uint16_t ws_keys[RL_VIEWER_BITS]; /* WebSocket viewers per key bit, kept as they come and go */
+    int64_t hls_window;               /* which 10 s window hls_bits[0] is */
     /* orders counted in each of the last 60 seconds */
     uint32_t orders_sec[60];
     int64_t orders_sec_at;
@@ -95,6 +96,8 @@ rl_blob_t *rl__blob_text(char *text, size_t len);
 rl_blob_t *rl__channel_hello(rl_server_t *srv, rl_channel_t *ch, sig_role_t role,
                              int recovered_false);
 int64_t rl__channel_viewers(rl_server_t *srv, const rl_channel_t *ch);
+/* A WebSocket viewer with key joins (+1) or leaves (-1) ch: counted, and the figure offered. */
+void rl__channel_viewer(rl_server_t *srv, rl_channel_t *ch, uint32_t key, int delta);
 void rl__channel_offer_viewers(rl_server_t *srv, rl_channel_t *ch);
 /* hub.c: wakes c if it has something to send; closes it (code) at its next writeable. */
 void rl__client_wake(rl_client_t *c);

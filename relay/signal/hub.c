@@ -69,8 +69,7 @@ static void detach(rl_server_t *srv, rl_client_t *c)
         c->ch->noperators--;
         hub->noperators--;
     } else {
-        c->ch->nviewers--;
-        rl__channel_offer_viewers(srv, c->ch);
+        rl__channel_viewer(srv, c->ch, c->key, -1);
     }
     c->ch = NULL;
 }
@@ -319,8 +318,7 @@ static int subscribe(rl_server_t *srv, rl_client_t *c, const sig_client_t *m)
         ch->noperators++;
         hub->noperators++;
     } else {
-        ch->nviewers++;
-        rl__channel_offer_viewers(srv, ch);
+        rl__channel_viewer(srv, ch, c->key, +1);
     }
     return 0;
 }

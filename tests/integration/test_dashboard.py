@@ -38,16 +38,15 @@ def png(path, rgb=(255, 0, 255), size=64):
                 chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-class Page:
-    """The browser script, one JSON line per step; each step waits for our go-ahead."""
+class Steps:
+    """A browser script run step by step: one JSON line per step, each waiting for our go-ahead
+    (tests/browser/dashboard.mjs, newcomer.mjs)."""
 
-    def __init__(self, sc, image):
+    def __init__(self, script, *args, timeout=400):
         os.makedirs(ARTIFACTS, exist_ok=True)
-        self.proc = subprocess.Popen(
-            ["node", DASH, "http://127.0.0.1:%d/dashboard" % sc.http_port, sc.token, image,
-             ARTIFACTS], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
-        self.watchdog = threading.Timer(400, self.proc.kill)
+        self.proc = subprocess.Popen(["node", script] + list(args), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.watchdog = threading.Timer(timeout, self.proc.kill)
         self.watchdog.start()
 
     def expect(self, step):
@@ -67,6 +66,10 @@ class Page:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+
+
+def Page(sc, image):
+    return Steps(DASH, "http://127.0.0.1:%d/dashboard" % sc.http_port, sc.token, image, ARTIFACTS)
 
 
 class Viewer(threading.Thread):

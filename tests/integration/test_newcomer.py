@@ -5,49 +5,20 @@ product on the dashboard, see the panel appear on the viewer's page on the card'
 watch the count move on both pages.
 Real binary, real Redis, Debian's Chromium (tests/browser/newcomer.mjs). Screenshots of both
 pages go to tests/artifacts/."""
-import json
 import os
-import subprocess
-import threading
 
 from conftest import ROOT
 from media import publish
+from test_dashboard import ARTIFACTS, Steps
 
 SCRIPT = os.path.join(ROOT, "tests", "browser", "newcomer.mjs")
-ARTIFACTS = os.path.join(ROOT, "tests", "artifacts")
-
-
-class Browser:
-    def __init__(self, sc):
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        self.proc = subprocess.Popen(
-            ["node", SCRIPT, "http://127.0.0.1:%d/dashboard" % sc.http_port, sc.token, ARTIFACTS],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.watchdog = threading.Timer(300, self.proc.kill)
-        self.watchdog.start()
-
-    def expect(self, step):
-        line = self.proc.stdout.readline()
-        assert line, "the browser script ended: " + self.proc.stderr.read()
-        m = json.loads(line)
-        print(json.dumps(m, ensure_ascii=False))
-        assert m["step"] == step, m
-        return m
-
-    def go(self):
-        self.proc.stdin.write("{}\n")
-        self.proc.stdin.flush()
-
-    def close(self):
-        self.watchdog.cancel()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
 
 
 def test_a_newcomer_creates_streams_pins_and_sells(shopcast_factory):
     sc = shopcast_factory("--x264-preset", "ultrafast")
-    page, pub = Browser(sc), None
+    page = Steps(SCRIPT, "http://127.0.0.1:%d/dashboard" % sc.http_port, sc.token, ARTIFACTS,
+                 timeout=300)
+    pub = None
     try:
         obs = page.expect("created")["obs"]
         assert obs["server"] == "rtmp://127.0.0.1:%d/live" % sc.rtmp_port
