@@ -169,6 +169,13 @@ static int is_ipv4_address(const char *host)
     return inet_pton(AF_INET, host, &a) == 1;
 }
 
+/* No lws "validity" pings: the hub pings its own clients (ws-ping-s) and closes idle ones. lws
+ * 4.1.6 would otherwise re-insert each WebSocket's validity timer into one sorted list of every
+ * connection's timers on each pong it receives, a walk over all of them (at 10,000 clients a
+ * third of the relay's CPU, and stalls of the loop that held events back by up to a second). */
+static const lws_retry_bo_t no_validity = { .secs_since_valid_ping = 0,
+                                            .secs_since_valid_hangup = 0 };
+
 static int add_vhost(rl_server_t *srv, const vhost_spec_t *v, char *err, size_t errlen)
 {
     struct lws_context_creation_info info;
@@ -183,6 +190,7 @@ static int add_vhost(rl_server_t *srv, const vhost_spec_t *v, char *err, size_t 
     info.port = port;
     info.iface = strcmp(host, "0.0.0.0") && strcmp(host, "::") && host[0] ? host : NULL;
     info.protocols = v->protocols;
+    info.retry_and_idle_policy = &no_validity;
     info.options = v->raw ? LWS_SERVER_OPTION_ONLY_RAW : 0;
     if (info.iface && is_ipv4_address(host))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;

@@ -25,6 +25,8 @@ rl_blob_t *rl__blob_text(char *text, size_t len)
     rl_blob_t *b = text ? rl_blob_copy(text, len) : NULL;
 
     free(text);
+    if (b)
+        rl_ring_frame(b);
     return b;
 }
 
@@ -81,7 +83,13 @@ sig_head_t rl__channel_next(const rl_channel_t *ch)
  * every event it missed. */
 static int too_far_behind(const rl_channel_t *ch, const rl_client_t *c)
 {
-    return ch->ring.head - c->pos > ch->ring.size / 4 * 3;
+    uint64_t lag = ch->ring.head - c->pos;
+
+    /* Replaying a resume, it started behind (maybe past three quarters): it is cut only when the
+     * next push would overwrite what it has yet to send. */
+    if (c->pos < c->replay_end)
+        return lag >= ch->ring.size;
+    return lag > ch->ring.size / 4 * 3;
 }
 
 void rl__channel_push(rl_server_t *srv, rl_channel_t *ch, int event, unsigned flags, rl_blob_t *msg)
@@ -94,11 +102,11 @@ void rl__channel_push(rl_server_t *srv, rl_channel_t *ch, int event, unsigned fl
         ch->offset++;
     rl_ring_push(&ch->ring, event ? ch->offset : 0, flags, msg);
     for (rl_client_t *c = ch->clients; c; c = c->next) {
-        if (too_far_behind(ch, c) && !c->close_code) {
+        if (c->placed && too_far_behind(ch, c) && !c->close_code) {
             srv->hub->stats.closed_slow++;
             rl__client_close(c, SIG_CLOSE_TOO_SLOW);
         }
-        rl__client_wake(c);
+        rl__client_push(srv->hub, c);
     }
 }
 

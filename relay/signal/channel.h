@@ -6,6 +6,7 @@
 #ifndef RELAY_SIGNAL_CHANNEL_H
 #define RELAY_SIGNAL_CHANNEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -37,10 +38,13 @@ typedef struct rl_client_s {
     double close_at; /* rl_now() when the close was decided; 0: none */
     double last_rx, last_ping;
     int ping_due;
+    double ping_spread;       /* in [0, 1): how much later than ws-ping-s this client is pinged */
     double tokens, tokens_at; /* messages it may still send (flood bucket) */
     uint32_t key;             /* hash of its address and User-Agent, for counting viewers */
     int in_lobby;
     int flooded; /* asked for more than it reads: closed at the end of its receive callback */
+    int gone;    /* lws is closing it (a receive callback returned -1, or the peer closed) */
+    int placed;  /* its hello or resumed is queued and pos set: the ring may be sent at once */
 } rl_client_t;
 
 struct rl_channel_s {
@@ -80,6 +84,8 @@ struct rl_hub_s {
     int64_t merge_due;
     int closing; /* shutting down: the timer is closed */
     rl_hub_stats_t stats;
+    uint8_t *batch; /* LWS_PRE + the frames of one write to one client */
+    size_t batch_size;
 };
 
 rl_channel_t *rl__channel_get(rl_server_t *srv, const char *id, int create);
@@ -90,7 +96,7 @@ void rl__channel_push(rl_server_t *srv, rl_channel_t *ch, int event, unsigned fl
                       rl_blob_t *msg);
 /* The head of the next stream event. */
 sig_head_t rl__channel_next(const rl_channel_t *ch);
-/* A blob holding a message text (frees text). NULL: out of memory. */
+/* A blob holding a message text (frees text), framed (rl_ring_frame). NULL: out of memory. */
 rl_blob_t *rl__blob_text(char *text, size_t len);
 /* The hello for a client of ch. */
 rl_blob_t *rl__channel_hello(rl_server_t *srv, rl_channel_t *ch, sig_role_t role,
@@ -101,6 +107,9 @@ void rl__channel_viewer(rl_server_t *srv, rl_channel_t *ch, uint32_t key, int de
 void rl__channel_offer_viewers(rl_server_t *srv, rl_channel_t *ch);
 /* hub.c: wakes c if it has something to send; closes it (code) at its next writeable. */
 void rl__client_wake(rl_client_t *c);
+/* hub.c: c's channel has just pushed a message; c sends it at once when it was waiting for
+ * nothing else, or is woken. */
+void rl__client_push(rl_hub_t *hub, rl_client_t *c);
 void rl__client_close(rl_client_t *c, int code);
 void rl__hub_arm_merge(rl_server_t *srv, int64_t due_ms);
 /* channel.c, for hub.c: the merged figures now due (returns when the next is due, 0: none); the

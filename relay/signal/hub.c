@@ -1,15 +1,20 @@
 /* The WebSocket hub (/ws, shopcast.v1): connections, their messages, and one write per callback.
  *
- * A client sends what is waiting for it alone first (hello, resumed, pong, error: at most
- * RL_DIRECT_MAX), then its channel's ring from its position, one message per writeable callback
- * (the minimal-ws-server-ring pattern of lws 4.1.6). A writeable callback is asked for only when
- * it is not already pending. Closing from outside a client's own callback sets close_code and asks
- * for a writeable callback, which closes it (lws 4.1.6 cannot close a wsi from a foreign-loop
- * timer); a peer that stops reading never gets that callback, so the tick shuts its socket down
- * after 2 s. */
+ * Every message is framed once (rl__blob_text), so a client is sent the same bytes as every other
+ * and its writes are LWS_WRITE_RAW. When its channel pushes a message, a client that was waiting
+ * for nothing else (caught up, nothing of its own queued, no write lws still holds part of) is
+ * sent it at once: one send, no writeable callback, no change of poll interest. Any other client
+ * is woken, and its writeable callback sends everything waiting in one write of up to BATCH_MAX:
+ * what is for it alone first (hello, resumed, pong, error: at most RL_DIRECT_MAX), then its
+ * channel's ring from its position (the ring and tail of lws 4.1.6's minimal-ws-server-ring, with
+ * the tail's backlog sent together). A writeable callback is asked for only when it is not already
+ * pending. Closing from outside a client's own callback sets close_code and asks for a writeable
+ * callback, which closes it (lws 4.1.6 cannot close a wsi from a foreign-loop timer); a peer that
+ * stops reading never gets that callback, so the tick shuts its socket down after 2 s. */
 #include "relay/signal/hub.h"
 
 #include <libavutil/avstring.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,12 +24,17 @@
 #include "relay/core/secret.h"
 #include "relay/signal/channel.h"
 
-#define FLOOD_RATE  20.0 /* messages a second a client may send on average */
-#define FLOOD_BURST 40.0 /* and at once */
-#define HUNG_UP_S   2.0  /* a closing client whose socket never drains is shut down then */
+#define FLOOD_RATE  20.0  /* messages a second a client may send on average */
+#define FLOOD_BURST 40.0  /* and at once */
+#define HUNG_UP_S   2.0   /* a closing client whose socket never drains is shut down then */
+#define BATCH_MAX   16384 /* bytes of frames in one write to one client (and one send) */
+#define RX_BUFFER   512
+#define SNDBUF      65536 /* bytes: more than a hello and a resume's replay need */
 
+/* rx_buffer_size: lws's receive buffer, the most of each client's memory; longer messages come in
+ * pieces, which on_receive puts together. tx_packet_size: a batch leaves in one send. */
 const struct lws_protocols rl_hub_protocol = {
-    SIG_SUBPROTOCOL, rl_hub_callback, sizeof(rl_client_t), SIG_CLIENT_MAX, 0, NULL, 0
+    SIG_SUBPROTOCOL, rl_hub_callback, sizeof(rl_client_t), RX_BUFFER, 0, NULL, BATCH_MAX
 };
 
 static rl_hub_t *hub_of(struct lws *wsi)
@@ -122,17 +132,6 @@ static void send_error(rl_hub_t *hub, rl_client_t *c, int err, const char *messa
     send_direct(c, rl__blob_text(t, len));
 }
 
-static int write_blob(rl_hub_t *hub, rl_client_t *c, rl_blob_t *b)
-{
-    int n = lws_write(c->wsi, b->data, b->len, LWS_WRITE_TEXT);
-
-    if (n < 0)
-        return -1;
-    hub->stats.messages_out++;
-    hub->stats.bytes_out += b->len;
-    return 0;
-}
-
 /* The next ring message this client sends, skipping what is not for it. */
 static const rl_ring_entry_t *next_entry(rl_client_t *c)
 {
@@ -149,6 +148,88 @@ static const rl_ring_entry_t *next_entry(rl_client_t *c)
         return e;
     }
     return NULL;
+}
+
+/* Appends a frame to the batch; 0, or -1 when it would pass BATCH_MAX (a first frame always
+ * goes in, however long). */
+static int batch_add(rl_hub_t *hub, size_t *used, rl_blob_t *b)
+{
+    size_t n;
+    const uint8_t *f = rl_ring_frame_of(b, &n);
+
+    if (*used && *used + n > BATCH_MAX)
+        return -1;
+    if (LWS_PRE + *used + n > hub->batch_size) {
+        size_t size =
+            LWS_PRE + *used + n > LWS_PRE + BATCH_MAX ? LWS_PRE + *used + n : LWS_PRE + BATCH_MAX;
+        uint8_t *p = realloc(hub->batch, size);
+        if (!p)
+            return -1;
+        hub->batch = p;
+        hub->batch_size = size;
+    }
+    memcpy(hub->batch + LWS_PRE + *used, f, n);
+    *used += n;
+    hub->stats.messages_out++;
+    hub->stats.bytes_out += b->len;
+    return 0;
+}
+
+/* What is waiting for c, as one run of frames: its own messages first, then the ring's. */
+static size_t batch_fill(rl_hub_t *hub, rl_client_t *c)
+{
+    const rl_ring_entry_t *e;
+    size_t used = 0;
+
+    while (c->ndirect && batch_add(hub, &used, c->direct[0]) == 0) {
+        rl_blob_unref(&c->direct[0]);
+        memmove(c->direct, c->direct + 1, sizeof(c->direct[0]) * (size_t)--c->ndirect);
+    }
+    while (!c->ndirect && c->ch && !c->close_code && (e = next_entry(c)) &&
+           batch_add(hub, &used, e->msg) == 0)
+        c->pos++;
+    return used;
+}
+
+/* c waits for nothing: it has its hello, nothing of its own is queued, no writeable callback is
+ * pending and lws holds no part of an earlier write; what it is sent now goes out in order. */
+static int can_write_now(rl_client_t *c)
+{
+    return c->placed && !c->armed && !c->gone && !c->close_code && !c->ping_due && !c->ndirect &&
+           !lws_partial_buffered(c->wsi);
+}
+
+/* A ping with a payload: lws 4.1.6 never reports an empty pong (ops-ws.c). Framed here, as the
+ * messages are (RFC 6455 5.5.2). */
+static int send_ping(rl_client_t *c)
+{
+    uint8_t ping[] = { 0x89, 1, 'p' };
+
+    c->ping_due = 0;
+    return lws_write(c->wsi, ping, sizeof(ping), LWS_WRITE_RAW) < 0 ? -1 : 0;
+}
+
+void rl__client_push(rl_hub_t *hub, rl_client_t *c)
+{
+    const rl_ring_entry_t *e;
+    uint8_t *f;
+    size_t n;
+
+    /* Anything else waiting, or a write lws still holds part of, goes first: the writeable
+     * callback sends it all in order. */
+    if (!can_write_now(c) || c->pos + 1 != c->ch->ring.head) {
+        rl__client_wake(c);
+        return;
+    }
+    if (!(e = next_entry(c)))
+        return; /* not for this client */
+    f = rl_ring_frame_of(e->msg, &n);
+    c->pos++;
+    hub->stats.messages_out++;
+    hub->stats.bytes_out += e->msg->len;
+    /* lws_write keeps what the socket did not take and asks for a writeable callback itself */
+    if (lws_write(c->wsi, f, n, LWS_WRITE_RAW) < 0)
+        rl__client_close(c, SIG_CLOSE_GOING_AWAY); /* a dead socket: lws drops it at its error */
 }
 
 /* RFC 6455 5.5.1: the close frame carries the code. lws 4.1.6 sends the reason set with
@@ -170,28 +251,20 @@ static int send_close(rl_client_t *c)
 
 static int on_writeable(rl_hub_t *hub, rl_client_t *c)
 {
-    const rl_ring_entry_t *e;
-    uint8_t ping[LWS_PRE + 1];
-    int rc = 0;
+    size_t n;
 
     c->armed = 0;
+    if (c->gone)
+        return 0;
     if (c->close_code && !c->ndirect)
         return send_close(c);
     if (c->ping_due && !c->close_code) {
-        c->ping_due = 0;
-        /* with a payload: lws 4.1.6 never reports an empty pong (ops-ws.c) */
-        ping[LWS_PRE] = 'p';
-        rc = lws_write(c->wsi, ping + LWS_PRE, 1, LWS_WRITE_PING) < 0 ? -1 : 0;
-    } else if (c->ndirect) {
-        rc = write_blob(hub, c, c->direct[0]);
-        rl_blob_unref(&c->direct[0]);
-        memmove(c->direct, c->direct + 1, sizeof(c->direct[0]) * (size_t)--c->ndirect);
-    } else if (c->ch && !c->close_code && (e = next_entry(c))) {
-        rc = write_blob(hub, c, e->msg);
-        c->pos++;
-    }
-    if (rc < 0)
+        if (send_ping(c) < 0)
+            return -1;
+    } else if ((n = batch_fill(hub, c)) &&
+               lws_write(c->wsi, hub->batch + LWS_PRE, n, LWS_WRITE_RAW) < 0) {
         return -1;
+    }
     rl__client_wake(c);
     return 0;
 }
@@ -266,7 +339,15 @@ static void on_established(rl_server_t *srv, struct lws *wsi, rl_client_t *c)
     rl_hub_t *hub = srv->hub;
     char peer[64] = "", ua[256];
 
-    *c = (rl_client_t){ .wsi = wsi, .last_rx = rl_now(), .tokens = FLOOD_BURST };
+    /* ping_spread: the fractional parts of k·φ spread evenly over [0, 1) for any run of k */
+    /* A client that stops reading pins at most about twice this in the kernel (Linux doubles
+     * it) before it falls behind on the ring and is cut; left to itself, TCP grows a socket's
+     * buffer to megabytes (tcp_wmem), tens of thousands of messages no one reads. */
+    setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &(int){ SNDBUF }, sizeof(int));
+    *c = (rl_client_t){ .wsi = wsi,
+                        .last_rx = rl_now(),
+                        .tokens = FLOOD_BURST,
+                        .ping_spread = fmod((double)hub->stats.accepted * 0.6180339887, 1.0) };
     c->tokens_at = c->last_rx;
     c->last_ping = c->last_rx;
     lws_get_peer_simple(wsi, peer, sizeof(peer));
@@ -313,6 +394,7 @@ static int subscribe(rl_server_t *srv, rl_client_t *c, const sig_client_t *m)
     c->in_lobby = 0;
     c->ch = ch;
     c->role = m->role;
+    c->pos = ch->ring.head; /* until its hello or resume places it */
     link_client(&ch->clients, c);
     if (c->role == SIG_OPERATOR) {
         ch->noperators++;
@@ -330,6 +412,7 @@ static void hello(rl_server_t *srv, rl_client_t *c, int recovered_false)
 
     c->pos = c->ch->ring.head;
     c->replay_end = 0;
+    c->placed = 1;
     send_direct(c, msg);
 }
 
@@ -351,6 +434,7 @@ static void resume(rl_server_t *srv, rl_client_t *c, const sig_client_t *m)
     t = sig_encode_resumed(ch->id, ch->epoch, m->offset + 1, ch->offset, &len);
     c->pos = (uint64_t)pos;
     c->replay_end = ch->ring.head;
+    c->placed = 1;
     send_direct(c, rl__blob_text(t, len));
 }
 
@@ -456,7 +540,10 @@ int rl_hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return filter(srv, wsi);
     case LWS_CALLBACK_ESTABLISHED: on_established(srv, wsi, c); return 0;
-    case LWS_CALLBACK_RECEIVE: return on_receive(srv, wsi, c, in, len);
+    case LWS_CALLBACK_RECEIVE:
+        /* -1: lws closes it, and nothing more may be written to it */
+        return (c->gone = on_receive(srv, wsi, c, in, len) < 0) ? -1 : 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: c->gone = 1; return 0;
     case LWS_CALLBACK_RECEIVE_PONG: c->last_rx = rl_now(); return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE: return on_writeable(hub_of(wsi), c);
     case LWS_CALLBACK_CLOSED:
@@ -534,6 +621,7 @@ void rl_hub_free(rl_server_t *srv)
         rl_channel_t *ch = hub->channels; /* not &hub->channels: the free NULLs its argument */
         rl__channel_free(srv, &ch);
     }
+    free(hub->batch);
     free(hub);
     srv->hub = NULL;
 }
@@ -543,6 +631,9 @@ void rl_hub_free(rl_server_t *srv)
 static void check_client(rl_server_t *srv, rl_client_t *c, double now)
 {
     rl_hub_t *hub = srv->hub;
+    /* spread over a quarter of the period: clients that came together (a reconnect after a
+     * restart) are not all pinged, and do not all answer, in the same second */
+    double ping_s = srv->cfg->ws_ping_s * (1 + c->ping_spread / 4);
 
     if (c->close_code) {
         if (now - c->close_at > HUNG_UP_S)
@@ -552,10 +643,15 @@ static void check_client(rl_server_t *srv, rl_client_t *c, double now)
     if (now - c->last_rx > srv->cfg->ws_idle_s) {
         hub->stats.closed_idle++;
         rl__client_close(c, SIG_CLOSE_IDLE);
-    } else if (now - c->last_rx > srv->cfg->ws_ping_s && now - c->last_ping > srv->cfg->ws_ping_s) {
+    } else if (now - c->last_rx > ping_s && now - c->last_ping > ping_s) {
         c->last_ping = now;
-        c->ping_due = 1;
-        rl__client_wake(c);
+        if (can_write_now(c)) {
+            if (send_ping(c) < 0)
+                rl__client_close(c, SIG_CLOSE_GOING_AWAY); /* a dead socket */
+        } else {
+            c->ping_due = 1;
+            rl__client_wake(c);
+        }
     }
 }
 

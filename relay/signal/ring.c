@@ -4,6 +4,39 @@
 #include <errno.h>
 #include <stdlib.h>
 
+static size_t head_len(size_t len)
+{
+    return len < 126 ? 2 : len < 65536 ? 4 : 10;
+}
+
+uint8_t *rl_ring_frame_of(rl_blob_t *b, size_t *n)
+{
+    size_t hl = head_len(b->len);
+
+    *n = hl + b->len;
+    return b->data - hl;
+}
+
+void rl_ring_frame(rl_blob_t *b)
+{
+    size_t n;
+    uint8_t *h = rl_ring_frame_of(b, &n);
+    size_t hl = n - b->len;
+
+    h[0] = 0x81;
+    if (hl == 2) {
+        h[1] = (uint8_t)b->len;
+    } else if (hl == 4) {
+        h[1] = 126;
+        h[2] = (uint8_t)(b->len >> 8);
+        h[3] = (uint8_t)b->len;
+    } else {
+        h[1] = 127;
+        for (int i = 0; i < 8; i++)
+            h[2 + i] = (uint8_t)((uint64_t)b->len >> (56 - 8 * i));
+    }
+}
+
 int rl_ring_init(rl_ring_t *r, uint32_t size)
 {
     *r = (rl_ring_t){ .size = size };

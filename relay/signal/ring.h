@@ -9,6 +9,7 @@
 #ifndef RELAY_SIGNAL_RING_H
 #define RELAY_SIGNAL_RING_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "relay/core/blob.h"
@@ -26,6 +27,13 @@ typedef struct rl_ring_s {
     uint32_t size;
     uint64_t head; /* the position the next message gets */
 } rl_ring_t;
+
+/* Frames b as one WebSocket text message (RFC 6455 5.2: FIN, opcode 1, unmasked as a server's
+ * frames are, its length) by writing the header into b's headroom just before its data, so that
+ * every client is sent the same bytes, framed once. */
+void rl_ring_frame(rl_blob_t *b);
+/* Where the frame of a framed blob starts; *n gets its length. */
+uint8_t *rl_ring_frame_of(rl_blob_t *b, size_t *n);
 
 int rl_ring_init(rl_ring_t *r, uint32_t size); /* 0 or -ENOMEM */
 void rl_ring_free(rl_ring_t *r);

@@ -3,7 +3,9 @@ and the real ffmpeg CLI publishing: hello, stamped card events, orders, merged s
 media notices, stream states, resume (recovered, trimmed, another epoch), and every kind of bad
 input, each answered with its error or close code while other clients carry on."""
 import asyncio
+import http.client
 import json
+import socket
 import time
 import urllib.request
 
@@ -556,5 +558,156 @@ def test_an_idle_client_is_closed(shopcast_factory):
         await alive.send('{"type":"ping"}')
         assert (await recv(alive))["type"] == "pong"
         await alive.close()
+
+    run(go())
+
+
+# ---- a client that stops reading ----
+def raw_subscribe(sc, sid, rcvbuf=2048):
+    """A subscribed viewer on a bare socket with a small receive buffer, which then reads only
+    when told: (socket, hello, bytes after the hello)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", sc.http_port))
+    s.sendall(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: shopcast.v1\r\n\r\n")
+              .encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    head, data = data.split(b"\r\n\r\n", 1)
+    assert b" 101 " in head, head
+    sub = json.dumps({"type": "subscribe", "stream": sid, "role": "viewer"}).encode()
+    mask = b"\x01\x02\x03\x04"  # RFC 6455 5.3: a client masks what it sends
+    s.sendall(bytes([0x81, 0x80 | len(sub)]) + mask +
+              bytes(b ^ mask[i % 4] for i, b in enumerate(sub)))
+    while True:
+        frames, _ = ws_frames(data)
+        if frames:
+            op, payload = frames[0]
+            assert op == 1, frames[0]
+            hello = json.loads(payload)
+            assert hello["type"] == "hello", hello
+            n = len(payload)
+            return s, hello, data[n + (2 if n < 126 else 4 if n < 65536 else 10):]
+        data += s.recv(4096)
+
+
+def ws_frames(data):
+    """Unmasked server frames (RFC 6455 5.2) from the front of data: ([(opcode, payload)], the
+    bytes of an incomplete last frame)."""
+    out, i = [], 0
+    while i + 2 <= len(data):
+        op, n, h = data[i] & 0x0F, data[i + 1] & 0x7F, 2
+        if n == 126:
+            if i + 4 > len(data):
+                break
+            n, h = int.from_bytes(data[i + 2:i + 4], "big"), 4
+        elif n == 127:
+            if i + 10 > len(data):
+                break
+            n, h = int.from_bytes(data[i + 2:i + 10], "big"), 10
+        if i + h + n > len(data):
+            break
+        out.append((op, data[i + h:i + h + n]))
+        i += h + n
+    return out, data[i:]
+
+
+def closed_slow(sc):
+    status, text = sc.request("GET", "/metrics")
+    assert status == 200
+    text = text.decode() if isinstance(text, bytes) else text
+    for line in text.splitlines():
+        if line.startswith('shopcast_ws_closed_total{reason="slow"}'):
+            return float(line.split()[-1])
+    raise AssertionError("no shopcast_ws_closed_total{reason=\"slow\"} in /metrics")
+
+
+def test_a_client_that_stops_reading_is_cut_and_resumes_without_loss(shopcast_factory):
+    """Orders flood a stream while one viewer reads nothing. Its socket fills, the relay stops
+    writing to it, it falls behind on the ring and is closed 4008 at three quarters of the ring;
+    what it was sent before the close arrives whole and in order. A viewer that reads carries on
+    with every order. The cut viewer resumes from its last offset and gets the rest: together,
+    every order exactly once."""
+    sc = shopcast_factory()  # ws-ring 1024: cut 768 behind, so 50 orders later it still resumes
+    sid = sc.create_stream()["id"]
+    status, _, p = call(sc, "POST", products_path(sid), dict(HONEY, stock=1000000))
+    assert status == 201, p
+
+    async def go():
+        calm, hcalm = await subscribe(sc, sid)
+        slow, hello, pending = raw_subscribe(sc, sid)
+        qty = lambda i: (i - 1) % 10 + 1  # noqa: E731 (the n-th order's qty, 1 to 10)
+        every = lambda n: [qty(i) for i in range(1, n + 1)]  # noqa: E731
+        conn = http.client.HTTPConnection("127.0.0.1", sc.http_port, timeout=30)
+        placed = 0
+
+        def place(n):
+            for _ in range(n):
+                nonlocal placed
+                placed += 1
+                conn.request("POST", "/api/v1/streams/%s/orders" % sid,
+                             json.dumps({"order_id": "s%d" % placed, "product": "honey",
+                                         "qty": qty(placed)}),
+                             {"Authorization": "Bearer " + sc.token,
+                              "Content-Type": "application/json"})
+                r = conn.getresponse()
+                assert r.status == 201, r.read()
+                r.read()
+
+        calm_got = []
+
+        async def read_calm(n):
+            while len(calm_got) < n:
+                m = await recv(calm)
+                if m["type"] == "order":
+                    calm_got.append(m)
+
+        while closed_slow(sc) < 1:
+            assert placed < 40000, "the viewer that reads nothing was never cut"
+            await asyncio.to_thread(place, 50)  # a closed client is shut down 2 s on
+            await read_calm(placed)
+        # the cut viewer reads now: everything sent to it, then the close frame with 4008
+        slow.settimeout(10)
+        data, code = pending, None
+        while code is None:
+            chunk = slow.recv(65536)
+            assert chunk, "the connection ended without a close frame"
+            data += chunk
+            frames, _ = ws_frames(data)
+            code = next((int.from_bytes(p[:2], "big") for op, p in frames if op == 8), None)
+        assert code == 4008
+        msgs = [json.loads(p) for op, p in ws_frames(data)[0] if op == 1]
+        offs = [m["offset"] for m in msgs if "offset" in m]
+        assert offs == list(range(hello["offset"] + 1, hello["offset"] + 1 + len(offs)))
+        slow_qty = [m["qty"] for m in msgs if m["type"] == "order"]
+        slow.close()
+        # it resumes from its last offset: the rest, recovered, nothing twice
+        ws = await connect(sc)
+        await ws.send(json.dumps({"type": "resume", "stream": sid, "epoch": hello["epoch"],
+                                  "offset": offs[-1]}))
+        r = await recv(ws)
+        assert (r["type"], r["recovered"], r["from"]) == ("resumed", True, offs[-1] + 1), r
+        rest = []
+        while len(slow_qty) + len(rest) < placed:
+            m = await recv(ws)
+            if m["type"] == "order":
+                rest.append(m["qty"])
+        assert slow_qty + rest == every(placed)
+        print("cut after %d orders: %d sent before the close, %d on resume"
+              % (placed, len(slow_qty), len(rest)))
+        # the viewer that read had every order, in order, with no gap in its offsets
+        placed += 1
+        await asyncio.to_thread(order, sc, sid, "s%d" % placed, qty(placed))
+        await read_calm(placed)
+        assert [m["qty"] for m in calm_got] == every(placed)
+        coffs = [m["offset"] for m in calm_got]
+        assert coffs == sorted(coffs) and coffs[0] > hcalm["offset"]
+        conn.close()
+        await calm.close()
+        await ws.close()
 
     run(go())

@@ -1,5 +1,5 @@
-/* Unit tests for relay/signal/ring.c: positions, overwriting, and where a resume starts (served
- * whole, nothing missed, trimmed, never sent, a gap in what the ring holds). */
+/* Unit tests for relay/signal/ring.c: framing, positions, overwriting, and where a resume starts
+ * (served whole, nothing missed, trimmed, never sent, a gap in what the ring holds). */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -102,4 +102,57 @@ Test(ring, only_transient_messages_mean_nothing_to_replay)
     cr_assert_eq(rl_ring_resume(&r, 0, 0), (int64_t)r.head);
     cr_assert_eq(rl_ring_resume(&r, 7, 3), -1); /* the events 4..7 went with the notices */
     rl_ring_free(&r);
+}
+
+/* RFC 6455 5.2, read back: FIN, opcode, no mask, the payload length in 7, 7+16 or 7+64 bits. */
+static size_t parse_frame(const uint8_t *f, int *fin, int *opcode, int *masked, uint64_t *len)
+{
+    size_t h = 2;
+
+    *fin = f[0] >> 7;
+    *opcode = f[0] & 0x0F;
+    *masked = f[1] >> 7;
+    *len = f[1] & 0x7F;
+    if (*len == 126) {
+        *len = (uint64_t)f[2] << 8 | f[3];
+        h = 4;
+    } else if (*len == 127) {
+        *len = 0;
+        for (int i = 0; i < 8; i++)
+            *len = *len << 8 | f[2 + i];
+        h = 10;
+    }
+    return h;
+}
+
+Test(ring, each_message_is_framed_once_as_one_unmasked_text_frame)
+{
+    /* each side of the 7-bit, 16-bit and 64-bit length forms */
+    const size_t lens[] = { 0, 1, 125, 126, 127, 300, 65535, 65536, 70000 };
+
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        rl_blob_t *b = rl_blob_new(lens[k]);
+        int fin, opcode, masked;
+        uint64_t len;
+        size_t n, h;
+        uint8_t *f;
+
+        cr_assert_not_null(b);
+        for (size_t i = 0; i < lens[k]; i++)
+            b->data[i] = (uint8_t)('a' + i % 26);
+        rl_ring_frame(b);
+        f = rl_ring_frame_of(b, &n);
+        h = parse_frame(f, &fin, &opcode, &masked, &len);
+        cr_assert_eq(fin, 1, "length %zu", lens[k]);
+        cr_assert_eq(opcode, 1, "length %zu", lens[k]);
+        cr_assert_eq(masked, 0, "length %zu", lens[k]);
+        cr_assert_eq(len, lens[k], "length %zu: header says %llu", lens[k],
+                     (unsigned long long)len);
+        cr_assert_eq(f + h, b->data, "length %zu: the header ends where the message starts",
+                     lens[k]);
+        cr_assert_eq(n, h + lens[k]);
+        for (size_t i = 0; i < lens[k]; i++)
+            cr_assert_eq(b->data[i], (uint8_t)('a' + i % 26));
+        rl_blob_unref(&b);
+    }
 }
