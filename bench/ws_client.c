@@ -4,14 +4,15 @@
  *
  *   ws_client --port P --stream ID --clients N --mode order|part --ready FILE
  *             [--host 127.0.0.1] [--sources 127.0.0.1,127.0.0.2,...] [--inflight 200]
- *             [--sent FILE] [--parts FILE] [--progress FILE]
+ *             [--sent FILE] [--parts FILE] [--progress FILE] [--events FILE]
  *
  * Runs until SIGTERM or SIGINT, then prints the figures. FILE from --ready is written once every
  * client has its hello. order: --sent FILE holds "qty confirm_us" lines (Unix µs of Redis's
  * reply to each order, bench/lib/ws_orders.py), read at the end; an order event is matched by its
  * qty (each order has its own). --progress FILE: the messages counted so far,
  * rewritten once a second. part: the reference is the message's ready_ms; --parts FILE gets
- * the first client's part messages as "rung msn part ready_ms recv_us".
+ * the first client's part messages as "rung msn part ready_ms recv_us". --events FILE gets each
+ * event's first and last receipt, in the order the events were sent: "index first_ms last_ms".
  * RFC 6455: client frames are masked (5.3), server frames are not; a ping is answered with a
  * pong carrying its payload (5.5.2). At most --inflight connections are being set up at once,
  * so the relay's listen backlog never overflows; each connection binds the next --sources
@@ -58,7 +59,7 @@ typedef struct event_s {
 } event_t;
 
 typedef struct opts_s {
-    const char *host, *stream, *ready, *sent, *parts, *progress;
+    const char *host, *stream, *ready, *sent, *parts, *progress, *events;
     int port, clients, inflight, mode;
     struct in_addr sources[MAX_SOURCES];
     int nsources;
@@ -495,6 +496,7 @@ static void report(void)
     int64_t *lat = malloc((nsamples + 1) * sizeof(*lat)), *first = malloc(MAX_EVENTS * 8),
             *last = malloc(MAX_EVENTS * 8);
     size_t n = 0, nev, nref = 0;
+    FILE *f;
     double cpu = cpu_s(), wall = t_ready_us ? (now_us() - t_ready_us) / 1e6 : 0;
 
     if (!lat || !first || !last)
@@ -507,6 +509,11 @@ static void report(void)
     for (uint32_t e = 0; e < nevents; e++)
         nref += events[e].ref_us != 0;
     spread(lat, n, first, last, &nev);
+    if (opt.events && (f = fopen(opt.events, "w"))) {
+        for (size_t e = 0; e < nev; e++)
+            fprintf(f, "%zu %.2f %.2f\n", e, first[e] / 1000.0, last[e] / 1000.0);
+        fclose(f);
+    }
     qsort(lat, n, sizeof(*lat), cmp_i64);
     qsort(first, nev, sizeof(*first), cmp_i64);
     qsort(last, nev, sizeof(*last), cmp_i64);
@@ -564,6 +571,8 @@ static int parse_opts(int argc, char **argv)
             opt.parts = v;
         else if (!strcmp(k, "--progress"))
             opt.progress = v;
+        else if (!strcmp(k, "--events"))
+            opt.events = v;
         else if (!strcmp(k, "--mode"))
             opt.mode = strcmp(v, "part") ? MODE_ORDER : MODE_PART;
         else if (!strcmp(k, "--sources")) {
@@ -601,7 +610,7 @@ int main(int argc, char **argv)
     if (parse_opts(argc, argv) < 0) {
         fprintf(stderr, "usage: ws_client --port P --stream ID --clients N --mode order|part "
                         "--ready FILE [--host H] [--sources A,B] [--inflight K] [--sent FILE] "
-                        "[--parts FILE] [--progress FILE]\n");
+                        "[--parts FILE] [--progress FILE] [--events FILE]\n");
         return 2;
     }
     raise_nofile();

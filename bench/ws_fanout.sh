@@ -67,7 +67,7 @@ measure() {
     r0=$(rss_kb "$pid")
     log "$name: connecting $CLIENTS clients (RSS ${r0} kB)"
     "$WS_CLIENT" --port "$port" --stream "$stream" --clients "$CLIENTS" --mode order \
-        --sources "$SOURCES" --ready "$out.ready" --sent "$out.sent" --progress "$out.progress" >"$out.json" 2>"$out.err" &
+        --sources "$SOURCES" --ready "$out.ready" --sent "$out.sent" --progress "$out.progress" --events "$out.events" >"$out.json" 2>"$out.err" &
     local client=$!
     PIDS+=("$client")
     for ((i = 0; i < 1800; i++)); do
@@ -95,7 +95,7 @@ measure() {
 run_shopcast() {
     local dir="$TMP/shopcast" prefix key
     mkdir -p "$dir"
-    start_shopcast "$dir" --ladder off --ws-max-clients 20000
+    start_shopcast "$dir" --ladder off --ws-max-clients 20000 ${BENCH_SHOPCAST_ARGS:-}
     create_stream
     prefix=$(tr '\0' '\n' </proc/"$SC_PID"/cmdline | sed -n '/^--redis-prefix$/{n;p}')
     key="${prefix}stream:{$SC_ID}"
