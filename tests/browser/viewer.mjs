@@ -9,6 +9,9 @@
 //   xss   PRODUCT is pinned already (its name is markup): the panel, an order, the ticker
 //   cut   cut the WebSocket from the server side, order while it is down, restore; then drop one
 //         event on its way to the page (a gap while connected)
+//   native  hls.js never loads (its request is refused), so the page plays with the browser's
+//         own HLS, as Safari would; pin PRODUCT once the video plays, and note each presented
+//         frame's PROGRAM-DATE-TIME (getStartDate() + mediaTime)
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -39,7 +42,9 @@ function observe(uuid) {
     if (!p) return;
     clearInterval(hook);
     const frame = (now, meta) => {
-      t.frames.push({ now, mediaTime: meta.mediaTime });
+      const start = p.hls || !p.video.getStartDate ? NaN : p.video.getStartDate().getTime();
+      t.frames.push({ now, mediaTime: meta.mediaTime,
+                      pdt: isNaN(start) ? null : start + meta.mediaTime * 1000 });
       if (t.frames.length > 3000) t.frames.shift();
       p.video.requestVideoFrameCallback(frame);
     };
@@ -55,6 +60,7 @@ function state() {
   const s = window.shopcastSignal, p = window.shopcastPanel, t = window.__test;
   const text = (id) => document.getElementById(id).textContent;
   return {
+    clockOffset: s.clockOffset,
     signal: { epoch: s.epoch, offset: s.offset, log: s.log, events: s.events, closes: s.closes,
               errors: s.errors, connects: s.connects, open: !!s.socket && s.socket.readyState === 1 },
     panel: { log: p.log, card: p.card, orders: p.orders.map((o) => ({ id: o.order_id, status: o.status,
@@ -67,7 +73,10 @@ function state() {
            panelHtml: document.getElementById('panel').innerHTML },
     frames: t.frames, seis: t.seis,
     player: { time: window.shopcastPlayer.video.currentTime, fatal: window.shopcastPlayer.fatal,
-              errors: window.shopcastPlayer.errors },
+              errors: window.shopcastPlayer.errors, hls: !!window.shopcastPlayer.hls,
+              duration: window.shopcastPlayer.video.duration,
+              seekable: [...Array(window.shopcastPlayer.video.seekable.length).keys()].map((i) =>
+                [window.shopcastPlayer.video.seekable.start(i), window.shopcastPlayer.video.seekable.end(i)]) },
   };
 }
 
@@ -105,6 +114,20 @@ async function xss(page, result) {
   await until(page, () => document.querySelectorAll('#ticker li').length > 0);
   await page.waitForTimeout(500);
   await shot(page, 'viewer-markup-name.png');
+}
+
+async function native(page, result) {
+  await playing(page);
+  await hello(page);
+  result.t0 = await page.evaluate(() => window.shopcastPlayer.video.currentTime);
+  result.startDate = await page.evaluate(() => {
+    const v = window.shopcastPlayer.video;
+    return v.getStartDate ? v.getStartDate().getTime() : null;
+  });
+  result.pinned = await call('PUT', '/pinned', { product });
+  await until(page, () => !document.getElementById('panel').hidden);
+  await page.waitForTimeout(1500);
+  await shot(page, 'viewer-native-pinned.png');
 }
 
 async function order(n) {
@@ -153,12 +176,14 @@ try {
   page.on('dialog', (d) => { result.dialogs.push(d.message()); d.dismiss(); });
   const net = newLink();
   if (scenario === 'cut') await link(page, net);
+  if (scenario === 'native') await page.route('**/static/hls.min.js', (r) => r.abort());
   await page.addInitScript(observe, SEI_UUID);
   await page.goto(pageUrl);
   try {
     if (scenario === 'pin') await pin(page, result);
     else if (scenario === 'xss') await xss(page, result);
     else if (scenario === 'cut') await cut(page, result, net);
+    else if (scenario === 'native') await native(page, result);
     else throw new Error('unknown scenario ' + scenario);
   } catch (e) {
     result.error = String(e);

@@ -110,7 +110,7 @@
   function apply(items, via, frameSeq, mediaTime) {
     items.forEach(function (it) {
       change(it.msg);
-      panel.log.push({ seq: it.seq, type: it.msg.type, offset: it.msg.offset, via: via,
+      panel.log.push({ seq: it.seq, pdt: it.pdt, type: it.msg.type, offset: it.msg.offset, via: via,
                        frameSeq: frameSeq, mediaTime: mediaTime, wall: Date.now(),
                        perf: performance.now() });
       if (panel.log.length > 500) panel.log.shift();
