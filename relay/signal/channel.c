@@ -102,7 +102,7 @@ void rl__channel_push(rl_server_t *srv, rl_channel_t *ch, int event, unsigned fl
         ch->offset++;
     rl_ring_push(&ch->ring, event ? ch->offset : 0, flags, msg);
     for (rl_client_t *c = ch->clients; c; c = c->next) {
-        if (c->placed && too_far_behind(ch, c) && !c->close_code) {
+        if (too_far_behind(ch, c) && !c->close_code) {
             srv->hub->stats.closed_slow++;
             rl__client_close(c, SIG_CLOSE_TOO_SLOW);
         }

@@ -14,6 +14,7 @@
 #include "relay/signal/hub.h"
 
 #include <libavutil/avstring.h>
+#include <libavutil/common.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,8 +161,7 @@ static int batch_add(rl_hub_t *hub, size_t *used, rl_blob_t *b)
     if (*used && *used + n > BATCH_MAX)
         return -1;
     if (LWS_PRE + *used + n > hub->batch_size) {
-        size_t size =
-            LWS_PRE + *used + n > LWS_PRE + BATCH_MAX ? LWS_PRE + *used + n : LWS_PRE + BATCH_MAX;
+        size_t size = LWS_PRE + FFMAX(*used + n, BATCH_MAX);
         uint8_t *p = realloc(hub->batch, size);
         if (!p)
             return -1;
@@ -339,7 +339,6 @@ static void on_established(rl_server_t *srv, struct lws *wsi, rl_client_t *c)
     rl_hub_t *hub = srv->hub;
     char peer[64] = "", ua[256];
 
-    /* ping_spread: the fractional parts of k·φ spread evenly over [0, 1) for any run of k */
     /* A client that stops reading pins at most about twice this in the kernel (Linux doubles
      * it) before it falls behind on the ring and is cut; left to itself, TCP grows a socket's
      * buffer to megabytes (tcp_wmem), tens of thousands of messages no one reads. */
@@ -347,6 +346,7 @@ static void on_established(rl_server_t *srv, struct lws *wsi, rl_client_t *c)
     *c = (rl_client_t){ .wsi = wsi,
                         .last_rx = rl_now(),
                         .tokens = FLOOD_BURST,
+                        /* the fractional parts of k·φ: even over [0, 1) for any run of k */
                         .ping_spread = fmod((double)hub->stats.accepted * 0.6180339887, 1.0) };
     c->tokens_at = c->last_rx;
     c->last_ping = c->last_rx;

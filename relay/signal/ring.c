@@ -19,9 +19,8 @@ uint8_t *rl_ring_frame_of(rl_blob_t *b, size_t *n)
 
 void rl_ring_frame(rl_blob_t *b)
 {
-    size_t n;
-    uint8_t *h = rl_ring_frame_of(b, &n);
-    size_t hl = n - b->len;
+    size_t hl = head_len(b->len);
+    uint8_t *h = b->data - hl;
 
     h[0] = 0x81;
     if (hl == 2) {

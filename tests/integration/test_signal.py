@@ -18,6 +18,10 @@ from media import publish
 from test_catalog import HONEY, call, products_path
 
 SUB = ["shopcast.v1"]
+# the opening handshake of a bare-socket client (RFC 6455 4.1)
+UPGRADE = (b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+           b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: shopcast.v1\r\n\r\n")
 
 
 def ws_url(sc):
@@ -536,10 +540,7 @@ def test_an_idle_client_is_closed(shopcast_factory):
         alive = await websockets.connect(ws_url(sc), subprotocols=SUB, ping_interval=None)
         # a client that never answers: a raw socket after the handshake
         reader, writer = await asyncio.open_connection("127.0.0.1", sc.http_port)
-        writer.write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: shopcast.v1\r\n\r\n")
-                     .encode())
+        writer.write(UPGRADE)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         assert b" 101 " in head
         t0 = time.monotonic()
@@ -570,10 +571,7 @@ def raw_subscribe(sc, sid, rcvbuf=2048):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(10)
     s.connect(("127.0.0.1", sc.http_port))
-    s.sendall(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: shopcast.v1\r\n\r\n")
-              .encode())
+    s.sendall(UPGRADE)
     data = b""
     while b"\r\n\r\n" not in data:
         data += s.recv(4096)
@@ -584,20 +582,19 @@ def raw_subscribe(sc, sid, rcvbuf=2048):
     s.sendall(bytes([0x81, 0x80 | len(sub)]) + mask +
               bytes(b ^ mask[i % 4] for i, b in enumerate(sub)))
     while True:
-        frames, _ = ws_frames(data)
+        frames = ws_frames(data)
         if frames:
-            op, payload = frames[0]
+            op, payload, end = frames[0]
             assert op == 1, frames[0]
             hello = json.loads(payload)
             assert hello["type"] == "hello", hello
-            n = len(payload)
-            return s, hello, data[n + (2 if n < 126 else 4 if n < 65536 else 10):]
+            return s, hello, data[end:]
         data += s.recv(4096)
 
 
 def ws_frames(data):
-    """Unmasked server frames (RFC 6455 5.2) from the front of data: ([(opcode, payload)], the
-    bytes of an incomplete last frame)."""
+    """The whole unmasked server frames (RFC 6455 5.2) at the front of data: [(opcode, payload,
+    where the frame ends)]."""
     out, i = [], 0
     while i + 2 <= len(data):
         op, n, h = data[i] & 0x0F, data[i + 1] & 0x7F, 2
@@ -611,9 +608,9 @@ def ws_frames(data):
             n, h = int.from_bytes(data[i + 2:i + 10], "big"), 10
         if i + h + n > len(data):
             break
-        out.append((op, data[i + h:i + h + n]))
+        out.append((op, data[i + h:i + h + n], i + h + n))
         i += h + n
-    return out, data[i:]
+    return out
 
 
 def closed_slow(sc):
@@ -646,8 +643,8 @@ def test_a_client_that_stops_reading_is_cut_and_resumes_without_loss(shopcast_fa
         placed = 0
 
         def place(n):
+            nonlocal placed
             for _ in range(n):
-                nonlocal placed
                 placed += 1
                 conn.request("POST", "/api/v1/streams/%s/orders" % sid,
                              json.dumps({"order_id": "s%d" % placed, "product": "honey",
@@ -677,10 +674,10 @@ def test_a_client_that_stops_reading_is_cut_and_resumes_without_loss(shopcast_fa
             chunk = slow.recv(65536)
             assert chunk, "the connection ended without a close frame"
             data += chunk
-            frames, _ = ws_frames(data)
-            code = next((int.from_bytes(p[:2], "big") for op, p in frames if op == 8), None)
+            code = next((int.from_bytes(p[:2], "big") for op, p, _ in ws_frames(data)
+                         if op == 8), None)
         assert code == 4008
-        msgs = [json.loads(p) for op, p in ws_frames(data)[0] if op == 1]
+        msgs = [json.loads(p) for op, p, _ in ws_frames(data) if op == 1]
         offs = [m["offset"] for m in msgs if "offset" in m]
         assert offs == list(range(hello["offset"] + 1, hello["offset"] + 1 + len(offs)))
         slow_qty = [m["qty"] for m in msgs if m["type"] == "order"]
