@@ -10,8 +10,8 @@
 //   cut   cut the WebSocket from the server side, order while it is down, restore; then drop one
 //         event on its way to the page (a gap while connected)
 //   native  hls.js never loads (its request is refused), so the page plays with the browser's
-//         own HLS, as Safari would; pin PRODUCT once the video plays, and note each presented
-//         frame's PROGRAM-DATE-TIME (getStartDate() + mediaTime)
+//         own HLS, as Safari would; pin PRODUCT once the video plays and the page knows its
+//         frames' PROGRAM-DATE-TIME, and count the card's pixels in each presented frame
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -41,10 +41,24 @@ function observe(uuid) {
     const p = window.shopcastPlayer;
     if (!p) return;
     clearInterval(hook);
+    // Playing natively, each frame is also looked at: the card is whatever differs from the
+    // solid picture in the band where it slides in (lower left; bench/lib/panel_probe.mjs).
+    const W = 160, H = 90, canvas = document.createElement('canvas');
+    canvas.width = W;
+    canvas.height = H;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const cardPixels = () => {
+      ctx.drawImage(p.video, 0, 0, W, H);
+      const d = ctx.getImageData(0, 0, W, H).data, at = (x, y, c) => d[(y * W + x) * 4 + c];
+      const bg = [0, 1, 2].map((c) => at(W - 8, 4, c)); /* top right: never under the card */
+      let n = 0;
+      for (let y = Math.floor(H * 0.72); y < Math.floor(H * 0.93); y++)
+        for (let x = 0; x < Math.floor(W * 0.16); x++)
+          if ([0, 1, 2].some((c) => Math.abs(at(x, y, c) - bg[c]) > 40)) n++;
+      return n;
+    };
     const frame = (now, meta) => {
-      const start = p.hls || !p.video.getStartDate ? NaN : p.video.getStartDate().getTime();
-      t.frames.push({ now, mediaTime: meta.mediaTime,
-                      pdt: isNaN(start) ? null : start + meta.mediaTime * 1000 });
+      t.frames.push({ now, mediaTime: meta.mediaTime, card: p.hls ? null : cardPixels() });
       if (t.frames.length > 3000) t.frames.shift();
       p.video.requestVideoFrameCallback(frame);
     };
@@ -120,9 +134,12 @@ async function native(page, result) {
   await playing(page);
   await hello(page);
   result.t0 = await page.evaluate(() => window.shopcastPlayer.video.currentTime);
-  result.startDate = await page.evaluate(() => {
-    const v = window.shopcastPlayer.video;
-    return v.getStartDate ? v.getStartDate().getTime() : null;
+  /* the page has learnt where its player is in PROGRAM-DATE-TIME (mediaclock.js) */
+  await until(page, () => window.shopcastPanel.clock && window.shopcastPanel.clock.offset !== null);
+  result.clock = await page.evaluate(() => {
+    const c = window.shopcastPanel.clock;
+    return { offset: c.offset, cands: c.cands,
+             loads: c.loads.map((l) => [l.msn, Math.round(l.start), l.end]) };
   });
   result.pinned = await call('PUT', '/pinned', { product });
   await until(page, () => !document.getElementById('panel').hidden);

@@ -4,7 +4,7 @@
 // on the presented frame that shows it in the video: the first frame whose SEI seq (shopcast's
 // user-data-unregistered SEI, read by hls.js) is >= the change's seq, found each frame with
 // requestVideoFrameCallback. Playing natively (no SEI), at the frame whose PROGRAM-DATE-TIME
-// reaches the change's pdt_ms. Every server string goes into the DOM as text.
+// (mediaclock.js) reaches the change's pdt_ms. Every server string goes into the DOM as text.
 // window.shopcastPanel exposes the card shown and a log of when each change was applied.
 (function () {
   'use strict';
@@ -34,7 +34,7 @@
     lastMediaTime: null,
     orders: [],     /* each Buy: order_id, status, body, attempts */
   };
-  var video = null, hls = null, halfFrame = 1 / 120;
+  var video = null, hls = null, clock = null, halfFrame = 1 / 120;
 
   // ---- formatting ----
   var formats = {};
@@ -145,14 +145,13 @@
 
   function presentedPdt(mediaTime) { /* the PROGRAM-DATE-TIME of the frame on screen, ms */
     if (hls) return hls.playingDate ? hls.playingDate.getTime() : null;
-    var start = video && video.getStartDate ? video.getStartDate().getTime() : NaN;
-    return isNaN(start) ? null : start + mediaTime * 1000;
+    return clock ? clock.pdtAt(mediaTime) : null;
   }
 
   function due(it, frameSeq, pdt) {
     if (it.seq === null) return 'unstamped';
     if (frameSeq !== null && frameSeq >= it.seq) return 'sei';
-    if (pdt !== null && it.pdt !== null && pdt >= it.pdt + (hls ? PDT_LATE_MS : 0))
+    if (pdt !== null && it.pdt !== null && pdt + halfFrame * 1000 >= it.pdt + (hls ? PDT_LATE_MS : 0))
       return 'pdt';
     if (it.pdt === null) return 'no_pdt';
     if (window.shopcastSignal.now() > it.pdt + WALL_LATE_MS) return 'late';
@@ -162,6 +161,7 @@
 
   // Applies, in order, each pending change the frame at mediaTime shows (or that waited too long).
   function settle(mediaTime) {
+    if (clock) clock.update();
     var frameSeq = mediaTime === null || !hls ? null : seqAt(mediaTime + halfFrame);
     var pdt = mediaTime === null ? null : presentedPdt(mediaTime);
     while (panel.pending.length) {
@@ -180,6 +180,7 @@
       if (d > 0.002) halfFrame = Math.min(halfFrame, d / 2);
     }
     panel.lastMediaTime = meta.mediaTime;
+    if (clock) clock.frame(meta.mediaTime);
     settle(meta.mediaTime);
     video.requestVideoFrameCallback(onFrame);
   }
@@ -323,6 +324,7 @@
     hls = opts.hls || null;
     panel.streamId = opts.streamId;
     if (hls) hls.on(window.Hls.Events.FRAG_PARSING_USERDATA, onUserdata);
+    else if (window.shopcastMediaClock) panel.clock = clock = window.shopcastMediaClock(video);
     ui.buy.addEventListener('click', buy);
     watchFrames();
     var s = window.shopcastSignal;

@@ -108,6 +108,22 @@
     };
   }
 
+  // The browser's own player gives up for good on an error: Chromium 156's stops with
+  // DEMUXER_ERROR_COULD_NOT_PARSE when it has played every segment of a stream that has only just
+  // started (two segments) before the next one is listed. So it starts again, a little later
+  // each time (2 s, doubling to 16 s), and from the live edge.
+  function nativeRetry() {
+    var wait = 2000;
+    video.addEventListener('error', function () {
+      if (replaying) return; // product replay (sig-replay)
+      player.errors.push(video.error ? video.error.message || 'code ' + video.error.code : 'error');
+      say('Waiting for the stream…');
+      setTimeout(function () { video.src = src; video.load(); }, wait);
+      wait = Math.min(wait * 2, 16000);
+    });
+    video.addEventListener('playing', function () { wait = 2000; });
+  }
+
   function start() {
     if (window.Hls && Hls.isSupported()) {
       // Catch up (up to 1.5x) when behind the target latency: without it hls.js plays on
@@ -146,6 +162,7 @@
       window.shopcastPanel.attach({ video: video, hls: null, streamId: id });
       video.src = src;
       video.addEventListener('loadedmetadata', play);
+      nativeRetry();
     } else {
       window.shopcastPanel.attach({ video: video, hls: null, streamId: id });
       say('This browser cannot play live video.');
