@@ -24,6 +24,8 @@
 #   SHOPCAST_BIN   [build-bench/relay/shopcast]
 #   BENCH_CHANGES  [20] pins and unpins, alternating; BENCH_GAP_MS [2500] between them (±20%)
 #   BENCH_COLOUR   [0x2a6f97] the picture
+#   BENCH_PLAYER   [hls.js] or native: the page plays with Chromium's own HLS (hls.js refused), and
+#                  the panel follows PROGRAM-DATE-TIME (web/static/mediaclock.js), not SEI
 #   BENCH_MAX_LOAD [1.5], BENCH_LOAD_WAIT [600]: wait (bounded) for a quiet machine first
 #   BENCH_KEEP_TMP [0]
 set -euo pipefail
@@ -138,13 +140,14 @@ heights = {}
 for f in frames:
     heights[f["h"]] = heights.get(f["h"], 0) + 1
 print()
+print("Player: %s" % j.get("player", "hls.js"))
 print("Panel to frame: %d changes applied by the panel (via: %s), %d matched to a change in the pixels; "
       "frame interval %.1f ms; %d frames presented (heights %s); hls.js %s" % (
           len(rows), vias, len(ok), fd * 1000, len(frames), heights, (j.get("hls") or {}).get("version")))
 print()
 print("| frames: change on screen minus card in the picture (+: later) | distribution | p50 / p95 of abs (frames) | p50 / p95 of abs (ms) |")
 print("|---|---|---|---|")
-for name, v in (("**panel (SEI + requestVideoFrameCallback)**, all", diff),
+for name, v in (("**panel (%s + requestVideoFrameCallback)**, all" % ("PROGRAM-DATE-TIME" if j.get("player") == "native" else "SEI"), diff),
                 ("... pins", [x for x, r in zip(diff, ok) if r[1][1]]),
                 ("... unpins", [x for x, r in zip(diff, ok) if not r[1][1]]),
                 ("peer: DATERANGE cue active (cuechange; last frame presented)", cue),

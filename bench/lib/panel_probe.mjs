@@ -8,6 +8,7 @@
 // makes for the same change (its X-SEQ) became active (cuechange), as the last presented frame.
 //
 // Usage: node panel_probe.mjs URL API_BASE TOKEN PRODUCT CHANGES GAP_MS
+// BENCH_PLAYER=native refuses hls.js to the page, which then plays with Chromium's own HLS.
 // The picture must be a solid colour (the script publishes one): what differs from it in the
 // lower-left band (where the card slides in, overlay/card.c) is the card.
 import { launch } from '../../tests/browser/chromium.mjs';
@@ -82,9 +83,15 @@ const out = { url, changes, gap, pageErrors: [], pins: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 960, height: 640 } });
   page.on('pageerror', (e) => out.pageErrors.push(String(e)));
+  out.player = process.env.BENCH_PLAYER || 'hls.js';
+  if (out.player === 'native') /* the page falls back to Chromium's own HLS */
+    await page.route('**/static/hls.min.js', (r) => r.abort());
   await page.goto(url);
   await page.waitForFunction(() => window.shopcastPlayer && window.shopcastPlayer.video.currentTime > 0,
                              null, { timeout: 30000, polling: 100 });
+  if (out.player === 'native') /* and has learnt its frames' PROGRAM-DATE-TIME (mediaclock.js) */
+    await page.waitForFunction(() => window.shopcastPanel.clock && window.shopcastPanel.clock.offset !== null,
+                               null, { timeout: 30000, polling: 100 });
   await page.evaluate(installProbe);
   await page.waitForTimeout(3000);
   for (let i = 0; i < changes; i++) {
@@ -99,6 +106,8 @@ try {
     frames: window.__probe.frames, cues: window.__probe.cues,
     log: window.shopcastPanel.log.filter((l) => l.type === 'product'),
     errors: window.shopcastPlayer.errors || [],
+    clock: window.shopcastPanel.clock ? { offset: window.shopcastPanel.clock.offset,
+                                          cands: window.shopcastPanel.clock.cands } : null,
     hls: window.shopcastPlayer.hls ? { version: window.Hls.version, levels: window.shopcastPlayer.hls.levels.map((l) => l.height) } : null,
   })));
 } catch (e) {
