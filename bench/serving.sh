@@ -5,7 +5,8 @@
 #
 # shopcast: the default ladder; the pre-encoded 720p30 2.5 Mbit/s test clip (ingest_cpu.sh's) is
 # published for BENCH_PUBLISH_S seconds; with --grace 1 the stream then ends (EXT-X-ENDLIST) and
-# its window stops changing, so the URLs are stable. The playlist is 720p/media.m3u8 as ended
+# its window stops changing, so the URLs are stable (--hls-ended-keep 3600 keeps it for the whole
+# run). The playlist is 720p/media.m3u8 as ended
 # (no parts listed, so no blocking reload is involved: every request is a plain GET); the part is
 # the 720p part, among those still held after the end, whose size is nearest to 150 KB. nginx
 # gets both files under the same paths, with the same Cache-Control and CORS headers, sendfile
@@ -24,6 +25,7 @@
 #   BENCH_PUBLISH_S  [8]    seconds published (sets the playlist's length: 8 s -> ~1.3 KB)
 #   BENCH_PART_BYTES [150000] target size of the part
 #   BENCH_PIN        [1]
+#   BENCH_STRACE_REQUESTS [20000] requests per system-call count (strace -c -f; none without strace)
 #   BENCH_MAX_LOAD [1.5], BENCH_LOAD_WAIT [600]: wait (bounded) for a quiet machine first
 #   BENCH_KEEP_TMP   [0]
 set -euo pipefail
@@ -63,7 +65,7 @@ start_redis
 # ---- shopcast: one stream, published then ended ----
 SCD="$TMP/shopcast"
 start_shopcast "$SCD" --ladder 720p:2500k,360p:800k --x264-preset veryfast \
-    --hls-segment-ms 1000 --hls-part-ms 333 --grace 1
+    --hls-segment-ms 1000 --hls-part-ms 333 --grace 1 --hls-ended-keep 3600
 create_stream
 log "publishing ${PUBLISH_S}s of the test clip, then waiting for the stream to end (ENDLIST)"
 ffmpeg -hide_banner -nostdin -loglevel error -re -i "$CLIP" -t "$PUBLISH_S" -c copy \
@@ -190,6 +192,38 @@ for label in playlist part; do
 done
 kill -0 "$SC_PID" 2>/dev/null || die "shopcast died"
 
+# ---- system calls per request: strace -c -f on the server over a fixed number of requests ----
+# wrk stops after STRACE_REQUESTS responses (a Lua counter); strace slows the server, so these
+# runs count calls and are not timed. Every thread of the server is traced (for shopcast, its
+# encoders and Redis timers too: idle here, since the stream has ended).
+STRACE_REQUESTS=${BENCH_STRACE_REQUESTS:-20000}
+check_uint STRACE_REQUESTS
+cat >"$TMP/count.lua" <<EOF
+local n = 0
+function response() n = n + 1; if n >= $STRACE_REQUESTS then wrk.thread:stop() end end
+EOF
+count_calls() { # SERVER LABEL URL PID
+    local srv=$1 label=$2 url=$3 pid=$4 st="$TMP/strace-$1-$2.txt" out="$TMP/wrk-strace-$1-$2.txt" spid
+    strace -c -f -q -o "$st" -p "$pid" &
+    spid=$!
+    sleep 1 # attached to every thread
+    "${WRK[@]}" -t1 -c"$CONNS" -d60s -s "$TMP/count.lua" "$url" >"$out" 2>&1 ||
+        { cat "$out" >&2; die "wrk failed under strace"; }
+    kill -INT "$spid"
+    wait "$spid" 2>/dev/null || true
+    "$PY" "$HERE/lib/strace_per_request.py" "$st" "$out" "$srv" "$label" >>"$TMP/syscalls.tsv"
+}
+: >"$TMP/syscalls.tsv"
+if command -v strace >/dev/null; then
+    for label in playlist part; do
+        if [[ $label == playlist ]]; then obj=720p/media.m3u8; else obj="720p/$best"; fi
+        count_calls shopcast "$label" "$BASE/$obj" "$SC_PID"
+        count_calls nginx "$label" "$NG_BASE/$obj" "${NG_WORKERS[0]}"
+    done
+else
+    log "strace missing: no system call counts"
+fi
+
 "$PY" - "$TMP/results.tsv" "$PL_LEN" "$best_len" "$CONNS" "$DURATION" "$PIN" <<'EOF'
 import statistics, sys
 path, pl_len, part_len, conns, dur, pin = sys.argv[1:7]
@@ -222,3 +256,13 @@ for label in ("playlist", "part"):
 if bad:
     print("WARNING: some runs had non-2xx responses or socket errors (see the table)")
 EOF
+if [[ -s $TMP/syscalls.tsv ]]; then
+    echo
+    echo "System calls per request (strace -c -f on the server over $STRACE_REQUESTS requests, wrk -c$CONNS):"
+    echo
+    echo "| object | server | requests | system calls per request | the most frequent, per request |"
+    echo "|---|---|---|---|---|"
+    while IFS=$'\t' read -r srv label n per top; do
+        echo "| $label | $srv | $n | **$per** | $top |"
+    done <"$TMP/syscalls.tsv"
+fi
