@@ -20,7 +20,7 @@ static int write_response(rl_http_req_t *r);
 
 /* An answer made outside lws's callbacks (a Redis reply, a deadline) to a request marked direct
  * is written at once on HTTP/1: the client is waiting, its socket has room, and a writeable round
- * trip would cost an epoll_wait and four epoll_ctl more (lws on libuv). What the socket does not
+ * trip would cost an epoll_wait and two epoll_ctl more (lws on libuv). What the socket does not
  * take, lws keeps and sends later; a connection that cannot go on is closed from the loop. */
 static void write_now(rl_http_req_t *r)
 {

@@ -99,9 +99,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
         redisAsyncHandleWrite(s->ac);
 }
 
-/* hiredis asks again for what it has: reads after every read, writes with every command. Each
- * uv_poll_start costs two epoll_ctl (libuv removes the fd and adds it back), so only changes
- * reach libuv. */
+/* hiredis asks again for what it has: reads after every read, writes with every command. Only
+ * changes reach libuv (relay/net/uvpoll.c makes a change one epoll_ctl at the next poll). */
 static void sock_update(sock_t *s, int add, int del)
 {
     int events = (s->events | add) & ~del;
