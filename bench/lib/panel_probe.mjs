@@ -1,8 +1,8 @@
 // Panel-to-frame probe of bench/panel_to_frame.sh: plays shopcast's viewer page /watch/<id> in
 // Debian's Chromium (playwright-core, no browser download), pins and unpins a product through
-// the operator API, and for every presented frame (requestVideoFrameCallback) draws the card's
-// corner of the picture onto a canvas and tells whether the card is there (pixels unlike the
-// solid background) and whether its magenta thumbnail is. Prints one JSON object: per change,
+// the operator API, and for every presented frame (requestVideoFrameCallback) draws the picture
+// onto a canvas and tells whether the card is there (pixels unlike the solid background in its
+// corner) and whether its magenta thumbnail is (tests/browser/card_band.mjs). Prints one JSON object: per change,
 // on which presented frame (mediaTime) the panel applied it (window.shopcastPanel.log), the card
 // appeared or left in the pixels, the thumbnail did, and the peer: the DATERANGE cue hls.js
 // makes for the same change (its X-SEQ) became active (cuechange), as the last presented frame.
@@ -11,6 +11,7 @@
 // BENCH_PLAYER=native refuses hls.js to the page, which then plays with Chromium's own HLS.
 // The picture must be a solid colour (the script publishes one): what differs from it in the
 // lower-left band (where the card slides in, overlay/card.c) is the card.
+import { installCardBand } from '../../tests/browser/card_band.mjs';
 import { launch } from '../../tests/browser/chromium.mjs';
 
 const [url, api, token, product, changesArg, gapArg] = process.argv.slice(2);
@@ -20,31 +21,12 @@ const gap = Number(gapArg || 2500);
 // Runs in the page.
 function installProbe() {
   const video = window.shopcastPlayer.video;
-  const W = 160, H = 90; // the whole picture, scaled: enough to see a 480x188 card at 720p
-  const canvas = document.createElement('canvas');
-  canvas.width = W;
-  canvas.height = H;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
   const st = { frames: [], cues: [], seen: {} };
   window.__probe = st;
   let lastMt = null;
-  function classify(d) {
-    // the background: the top-right corner, which the card never covers
-    const bg = [d[((4 * W) + W - 8) * 4], d[((4 * W) + W - 8) * 4 + 1], d[((4 * W) + W - 8) * 4 + 2]];
-    let card = 0, magenta = 0;
-    // the card's band: x 0..16% of the width, y 72..93% of the height (720p: y 496..684)
-    for (let y = Math.floor(H * 0.72); y < Math.floor(H * 0.93); y++)
-      for (let x = 0; x < Math.floor(W * 0.16); x++) {
-        const i = (y * W + x) * 4, r = d[i], g = d[i + 1], b = d[i + 2];
-        if (Math.abs(r - bg[0]) > 40 || Math.abs(g - bg[1]) > 40 || Math.abs(b - bg[2]) > 40) card++;
-        if (r > 180 && g < 90 && b > 180) magenta++;
-      }
-    return [card, magenta];
-  }
   function onFrame(now, meta) {
     lastMt = meta.mediaTime;
-    ctx.drawImage(video, 0, 0, W, H);
-    const [card, magenta] = classify(ctx.getImageData(0, 0, W, H).data);
+    const { card, magenta } = window.shopcastCardBand(video);
     st.frames.push({ mt: meta.mediaTime, card, magenta, h: video.videoHeight, pf: meta.presentedFrames });
     video.requestVideoFrameCallback(onFrame);
   }
@@ -83,6 +65,7 @@ const out = { url, changes, gap, pageErrors: [], pins: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 960, height: 640 } });
   page.on('pageerror', (e) => out.pageErrors.push(String(e)));
+  await installCardBand(page);
   out.player = process.env.BENCH_PLAYER || 'hls.js';
   if (out.player === 'native') /* the page falls back to Chromium's own HLS */
     await page.route('**/static/hls.min.js', (r) => r.abort());

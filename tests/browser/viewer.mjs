@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { installCardBand } from './card_band.mjs';
 import { cutLink, link, newLink } from './wslink.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -41,24 +42,10 @@ function observe(uuid) {
     const p = window.shopcastPlayer;
     if (!p) return;
     clearInterval(hook);
-    // Playing natively, each frame is also looked at: the card is whatever differs from the
-    // solid picture in the band where it slides in (lower left; bench/lib/panel_probe.mjs).
-    const W = 160, H = 90, canvas = document.createElement('canvas');
-    canvas.width = W;
-    canvas.height = H;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    const cardPixels = () => {
-      ctx.drawImage(p.video, 0, 0, W, H);
-      const d = ctx.getImageData(0, 0, W, H).data, at = (x, y, c) => d[(y * W + x) * 4 + c];
-      const bg = [0, 1, 2].map((c) => at(W - 8, 4, c)); /* top right: never under the card */
-      let n = 0;
-      for (let y = Math.floor(H * 0.72); y < Math.floor(H * 0.93); y++)
-        for (let x = 0; x < Math.floor(W * 0.16); x++)
-          if ([0, 1, 2].some((c) => Math.abs(at(x, y, c) - bg[c]) > 40)) n++;
-      return n;
-    };
+    // Playing natively, each frame is also looked at: where the card is in the picture (card_band.mjs).
     const frame = (now, meta) => {
-      t.frames.push({ now, mediaTime: meta.mediaTime, card: p.hls ? null : cardPixels() });
+      t.frames.push({ now, mediaTime: meta.mediaTime,
+                      card: p.hls ? null : window.shopcastCardBand(p.video).card });
       if (t.frames.length > 3000) t.frames.shift();
       p.video.requestVideoFrameCallback(frame);
     };
@@ -194,6 +181,7 @@ try {
   const net = newLink();
   if (scenario === 'cut') await link(page, net);
   if (scenario === 'native') await page.route('**/static/hls.min.js', (r) => r.abort());
+  await installCardBand(page);
   await page.addInitScript(observe, SEI_UUID);
   await page.goto(pageUrl);
   try {

@@ -28,7 +28,7 @@
   var VOTES = 5;
   var RECHECK = 10; /* while segments agree with the offset, one in RECHECK is looked up (a playlist
                        fetch); after one that does not, every one, until they agree again */
-  var SEGMENT = /\/([^\/?#]+)\/seg-(\d+)\.m4s(?:[?#]|$)/, PART = /\/part-\d+\.\d+\.m4s(?:[?#]|$)/;
+  var SEGMENT = /\/seg-(\d+)\.m4s(?:[?#]|$)/, PART = /\/part-\d+\.\d+\.m4s(?:[?#]|$)/;
 
   function parsePlaylist(text, dates) { /* msn -> {pdt (Unix ms), dur (ms)} for each segment */
     var seq = 0, pdt = null, dur = null;
@@ -48,7 +48,7 @@
 
   function MediaClock(video) {
     this.video = video;
-    this.loads = [];      /* segment requests, by start: {rung, msn, url, start (performance ms),
+    this.loads = [];      /* segment requests, by start: {msn, url, start (performance ms),
                              end: the furthest buffered end (s) seen while it was the newest} */
     this.dates = {};      /* msn -> {pdt, dur} */
     this.growths = [];    /* buffered end changes not yet credited to a request: {at, end} */
@@ -86,7 +86,7 @@
     if (PART.test(e.name)) { this.parts = true; return; }
     var m = SEGMENT.exec(e.name);
     if (!m) return;
-    this.loads.push({ rung: m[1], msn: Number(m[2]), url: e.name, start: e.startTime, end: null });
+    this.loads.push({ msn: Number(m[1]), url: e.name, start: e.startTime, end: null });
     this.loads.sort(function (a, b) { return a.start - b.start; });
   };
 
