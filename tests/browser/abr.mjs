@@ -19,7 +19,7 @@ const SAMPLE_MS = 250;
 
 // Runs in the page before its scripts: records stalls and, once the window opens, samples.
 function watch() {
-  const st = { firstPlaying: null, start: Infinity, stalls: [], samples: [] };
+  const st = { firstPlaying: null, start: Infinity, stalls: [], errors: [], samples: [] };
   window.__abr = st;
   const now = () => performance.now();
   // media events do not bubble, but a capturing listener on the document sees them
@@ -32,6 +32,7 @@ function watch() {
     p.hls.on(window.Hls.Events.ERROR, (_, d) => {
       if (d.details === window.Hls.ErrorDetails.BUFFER_STALLED_ERROR)
         st.stalls.push({ t: now(), what: d.details });
+      st.errors.push({ t: now(), what: d.details });
     });
   }, 5);
 }
@@ -40,8 +41,10 @@ function watch() {
 function open(ms) {
   const st = window.__abr, p = window.shopcastPlayer;
   st.start = performance.now();
+  const ahead = (v) => (v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : 0);
   setInterval(() => st.samples.push({ level: p.hls.currentLevel, height: p.video.videoHeight,
-                                      estimate: p.hls.bandwidthEstimate }), ms);
+                                      estimate: p.hls.bandwidthEstimate, ahead: ahead(p.video),
+                                      latency: p.hls.latency }), ms);
 }
 
 function report() {
@@ -53,6 +56,8 @@ function report() {
     // each as "what@seconds after the first 'playing'"
     stallsAfterSettle: st.stalls.filter((s) => s.t >= st.start).map(at),
     stallsBeforeSettle: st.stalls.filter((s) => s.t < st.start).map(at),
+    // every hls.js error, fatal or not, in the same form (the page keeps only their names)
+    errorsAt: st.errors.map(at),
     fatal: p.fatal, hlsErrors: p.errors,
   };
 }

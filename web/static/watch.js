@@ -104,8 +104,30 @@
         this.bwEstimator.sample(stats.loading.end - stats.loading.first, stats.loaded);
         stats.bwEstimate = this.bwEstimator.getEstimate();
         this.bitrateTestDelay = 0;
+        spareCatchUp(this.hls, stats.bwEstimate);
       }
     };
+  }
+
+  // Catching up on the target latency at rate r plays, and so must fetch, r times the rendition's
+  // bitrate, and hls.js does it whenever more than one second is buffered: on a link with little
+  // to spare over the rendition (1.2 Mbit/s against 360p's 1.02 Mbit/s peak) 1.5x drained the
+  // buffer to that second, and the next larger-than-average segment stalled playback
+  // (tests/integration/test_abr.py). So the catch-up rate is what the link can spare: half of the
+  // estimate's margin over the rendition's declared peak, from none up to MAX_CATCH_UP. hls.js
+  // reads its config on every check, and leaves the rate alone once the limit is 1, so the page
+  // puts a sped-up video back to 1 itself.
+  var MAX_CATCH_UP = 1.5, MIN_CATCH_UP = 1.05;
+
+  function spareCatchUp(hls, estimate) {
+    var level = hls.levels[hls.currentLevel];
+    if (!level || !level.bitrate) return;
+    var rate = Math.min(MAX_CATCH_UP, 1 + (estimate / level.bitrate - 1) / 2);
+    if (rate < MIN_CATCH_UP) {
+      rate = 1;
+      if (video.playbackRate > 1) video.playbackRate = 1;
+    }
+    hls.config.maxLiveSyncPlaybackRate = rate;
   }
 
   // The browser's own player gives up for good on an error: Chromium 156's stops with
@@ -126,15 +148,15 @@
 
   function start() {
     if (window.Hls && Hls.isSupported()) {
-      // Catch up (up to 1.5x) when behind the target latency: without it hls.js plays on
-      // wherever it happened to start. After a stall hls.js adds liveSyncOnStallIncrease to its
+      // Catch up (up to 1.5x, as far as the link can spare: spareCatchUp) when behind the target
+      // latency: without it hls.js plays on wherever it happened to start. After a stall hls.js adds liveSyncOnStallIncrease to its
       // target latency for the rest of the session (at most one target duration in all); one
       // stall, often at start-up while the browser is busy, should not cost a whole second
       // forever, so each stall adds a quarter of a second and repeated stalls still build up.
       var hls = new Hls({
         lowLatencyMode: true,
         backBufferLength: 30,
-        maxLiveSyncPlaybackRate: 1.5,
+        maxLiveSyncPlaybackRate: MAX_CATCH_UP,
         liveSyncOnStallIncrease: 0.25,
         abrController: linkAbrController(Hls.DefaultConfig.abrController),
       });
