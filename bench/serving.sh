@@ -25,7 +25,7 @@
 #   BENCH_PUBLISH_S  [8]    seconds published (sets the playlist's length: 8 s -> ~1.3 KB)
 #   BENCH_PART_BYTES [150000] target size of the part
 #   BENCH_PIN        [1]
-#   BENCH_STRACE_REQUESTS [20000] requests per system-call count (strace -c -f; none without strace)
+#   BENCH_STRACE_REQUESTS [20000] requests per system-call count (strace -c -f; 0 or no strace: none)
 #   BENCH_MAX_LOAD [1.5], BENCH_LOAD_WAIT [600]: wait (bounded) for a quiet machine first
 #   BENCH_KEEP_TMP   [0]
 set -euo pipefail
@@ -214,7 +214,9 @@ count_calls() { # SERVER LABEL URL PID
     "$PY" "$HERE/lib/strace_per_request.py" "$st" "$out" "$srv" "$label" >>"$TMP/syscalls.tsv"
 }
 : >"$TMP/syscalls.tsv"
-if command -v strace >/dev/null; then
+if ((STRACE_REQUESTS == 0)); then
+    log "BENCH_STRACE_REQUESTS=0: no system call counts"
+elif command -v strace >/dev/null; then
     for label in playlist part; do
         if [[ $label == playlist ]]; then obj=720p/media.m3u8; else obj="720p/$best"; fi
         count_calls shopcast "$label" "$BASE/$obj" "$SC_PID"
