@@ -142,9 +142,13 @@ def renditions(port, sid):
     rends = j.get("renditions") or []
     for r in rends:
         pr = r.get("part_ready_ms") or {}
-        print("%s\t%s\t%s\t%s\t%s\t%s" % (r.get("name") or r.get("rung") or "?",
-                                          r.get("encoder_speed"), pr.get("p50"), pr.get("p95"),
-                                          r.get("dropped_frames"), j.get("live")))
+        # the 7th column: part-ready's stages, "queue 1.2/3.4 work ... handoff ..." (p50/p95 ms)
+        stages = " ".join("%s %.1f/%.1f" % (k, pr[k]["p50"], pr[k]["p95"])
+                          for k in ("queue", "work", "handoff") if isinstance(pr.get(k), dict))
+        print("%s\t%s\t%s\t%s\t%s\t%s\t%s" % (r.get("name") or r.get("rung") or "?",
+                                              r.get("encoder_speed"), pr.get("p50"), pr.get("p95"),
+                                              r.get("dropped_frames"), j.get("live"),
+                                              stages or "-"))
     if not rends:
         print("no renditions in the API reply: %s" % json.dumps(j)[:400], file=sys.stderr)
         return 1

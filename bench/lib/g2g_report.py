@@ -72,8 +72,8 @@ def main(tmp, servers):
         rend = read(os.path.join(d, "renditions.tsv"))
         for line in rend.splitlines():
             f = line.split("\t")
-            print("  shopcast API %s: encoder_speed %s, part_ready_ms p50 %s p95 %s, dropped %s" % (
-                f[0], f[1], f[2], f[3], f[4]))
+            print("  shopcast API %s: encoder_speed %s, part_ready_ms p50 %s p95 %s (stages p50/p95: %s), "
+                  "dropped %s" % (f[0], f[1], f[2], f[3], f[6] if len(f) > 6 else "-", f[4]))
     print()
     a = rows.get("shopcast", {})
     if "nginx" in rows:

@@ -461,6 +461,20 @@ static json_t *audio_json(const rl_stream_t *st)
                      st->sample_rate, "channels", st->channels);
 }
 
+/* How long a rung's parts take from the source packet's arrival to being downloadable, p50
+ * and p95 (ms), and the same for each stage of that time (rl_hls_rung_stages). */
+static json_t *part_ready_json(const rl_hls_t *h, int i, double p50, double p95)
+{
+    json_t *j = json_pack("{s:f, s:f}", "p50", p50, "p95", p95);
+    double s50[RL_HLS_STAGES], s95[RL_HLS_STAGES];
+
+    if (j && rl_hls_rung_stages(h, i, s50, s95) == 0)
+        for (int k = 0; k < RL_HLS_STAGES; k++)
+            json_object_set_new(j, rl_hls_stage_names[k],
+                                json_pack("{s:f, s:f}", "p50", s50[k], "p95", s95[k]));
+    return j;
+}
+
 /* The ladder as it is being made: size, bitrate, encoder speed (x real time), drops, and how
  * long a part takes from the source packet's arrival to being downloadable. */
 static json_t *renditions_json(const rl_stream_t *st)
@@ -474,11 +488,11 @@ static json_t *renditions_json(const rl_stream_t *st)
     for (int i = 0; st->hls && rl_hls_rung_info(st->hls, i, &d, &p50, &p95) == 0; i++)
         json_array_append_new(
             arr,
-            json_pack(
-                "{s:s, s:i, s:i, s:i, s:f, s:I, s:{s:f, s:f}}", "name", d.name, "width", d.width,
-                "height", d.height, "bitrate_kbps", d.avg_bandwidth / 1000, "encoder_speed",
-                ms && i < RL_MAX_RUNGS ? atomic_load(&ms->rung_speed_milli[i]) / 1000.0 : 0.0,
-                "dropped_frames", (json_int_t)dropped, "part_ready_ms", "p50", p50, "p95", p95));
+            json_pack("{s:s, s:i, s:i, s:i, s:f, s:I, s:o}", "name", d.name, "width", d.width,
+                      "height", d.height, "bitrate_kbps", d.avg_bandwidth / 1000, "encoder_speed",
+                      ms && i < RL_MAX_RUNGS ? atomic_load(&ms->rung_speed_milli[i]) / 1000.0 : 0.0,
+                      "dropped_frames", (json_int_t)dropped, "part_ready_ms",
+                      part_ready_json(st->hls, i, p50, p95)));
     return arr;
 }
 

@@ -52,6 +52,8 @@ typedef struct rung_s {
     int ninits;
     float ready_ms[LATENCIES]; /* part-ready latency of recent parts */
     unsigned nready;
+    float stage_ms[RL_HLS_STAGES][LATENCIES]; /* and its stages, of recent parts that have them */
+    unsigned nstaged;
     rl_hls_ready_t ready;   /* and of all of them (not cumulative here: one bucket per part) */
     rl_blob_t *playlist[3]; /* rendered text by _HLS_skip (none, YES, v2), until the next change */
 } rung_t;
@@ -375,10 +377,19 @@ static seg_t *new_seg(rung_t *r, const rl_part_info_t *p)
 
 const double rl_hls_ready_le_ms[RL_HLS_READY_BUCKETS] = { 10, 25, 50, 100, 200, 400, 800 };
 
-static void part_ready(rung_t *r, double ms)
+const char *const rl_hls_stage_names[RL_HLS_STAGES] = { "queue", "work", "handoff" };
+
+static void part_ready(rung_t *r, const rl_part_info_t *p, int64_t now_us)
 {
+    double ms = (double)(now_us - p->arrival_us) / 1000;
     int k = 0;
 
+    if (p->dequeued_us >= p->arrival_us && p->cut_us >= p->dequeued_us && now_us >= p->cut_us) {
+        unsigned j = r->nstaged++ % LATENCIES;
+        r->stage_ms[RL_HLS_STAGE_QUEUE][j] = (float)(p->dequeued_us - p->arrival_us) / 1000;
+        r->stage_ms[RL_HLS_STAGE_WORK][j] = (float)(p->cut_us - p->dequeued_us) / 1000;
+        r->stage_ms[RL_HLS_STAGE_HANDOFF][j] = (float)(now_us - p->cut_us) / 1000;
+    }
     r->ready_ms[r->nready++ % LATENCIES] = (float)ms;
     while (k < RL_HLS_READY_BUCKETS && ms > rl_hls_ready_le_ms[k])
         k++;
@@ -405,7 +416,7 @@ static void apply_part(rl_hls_t *h, rung_t *r, ev_t *e)
     }
     s->parts[s->nparts++] = (part_t){ e->part.duration, e->part.independent, e->data };
     if (e->part.arrival_us) /* from the source packet's arrival to now, when it can be fetched */
-        part_ready(r, (double)(rl_now_us() - e->part.arrival_us) / 1000);
+        part_ready(r, &e->part, rl_now_us());
     e->data = NULL;
     if (e->part.msn >= h->next_msn)
         h->next_msn = e->part.msn + 1;
@@ -890,19 +901,37 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* p50 and p95 of the n (at most LATENCIES) values of ring; 0 when there are none. */
+static void percentiles(const float *ring, unsigned seen, double *p50, double *p95)
+{
+    float sorted[LATENCIES];
+    unsigned n = seen < LATENCIES ? seen : LATENCIES;
+
+    memcpy(sorted, ring, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_float);
+    *p50 = n ? sorted[n / 2] : 0;
+    *p95 = n ? sorted[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1] : 0;
+}
+
 int rl_hls_rung_info(const rl_hls_t *h, int i, rl_hls_rung_t *desc, double *p50, double *p95)
 {
     const rung_t *r = active_rung_c(h, i);
-    float sorted[LATENCIES];
-    unsigned n;
 
     if (!r)
         return -ENOENT;
     *desc = r->desc;
-    n = r->nready < LATENCIES ? r->nready : LATENCIES;
-    memcpy(sorted, r->ready_ms, n * sizeof(*sorted));
-    qsort(sorted, n, sizeof(*sorted), cmp_float);
-    *p50 = n ? sorted[n / 2] : 0;
-    *p95 = n ? sorted[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1] : 0;
+    percentiles(r->ready_ms, r->nready, p50, p95);
+    return 0;
+}
+
+int rl_hls_rung_stages(const rl_hls_t *h, int i, double p50[RL_HLS_STAGES],
+                       double p95[RL_HLS_STAGES])
+{
+    const rung_t *r = active_rung_c(h, i);
+
+    if (!r)
+        return -ENOENT;
+    for (int k = 0; k < RL_HLS_STAGES; k++)
+        percentiles(r->stage_ms[k], r->nstaged, &p50[k], &p95[k]);
     return 0;
 }

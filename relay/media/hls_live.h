@@ -102,6 +102,15 @@ int rl_hls_file(rl_hls_t *h, const char *rung, const hls_name_t *name, rl_blob_t
  * the arrival of the source packet to the part being servable), milliseconds. */
 int rl_hls_rung_info(const rl_hls_t *h, int i, rl_hls_rung_t *desc, double *p50, double *p95);
 
+/* The same latency in its stages, p50 and p95 of recent parts, ms: QUEUE from the source packet's
+ * arrival to the worker taking it from its queue; WORK from there to the part being cut (decode,
+ * composite, scale, encode, package); HANDOFF from the cut to the network thread making it
+ * servable. Parts whose stages are not known (the slate's) count in none. */
+enum { RL_HLS_STAGE_QUEUE, RL_HLS_STAGE_WORK, RL_HLS_STAGE_HANDOFF, RL_HLS_STAGES };
+extern const char *const rl_hls_stage_names[RL_HLS_STAGES];
+int rl_hls_rung_stages(const rl_hls_t *h, int i, double p50[RL_HLS_STAGES],
+                       double p95[RL_HLS_STAGES]);
+
 /* The part-ready latency of every part the i-th rendition made, as a histogram with fixed
  * bounds (ms) for /metrics: bucket[k] counts the parts of at most rl_hls_ready_le_ms[k]
  * (cumulative, as Prometheus has them); count and sum_ms cover every part. Network thread. */

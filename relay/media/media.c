@@ -40,7 +40,7 @@ typedef struct item_s {
 #define ARRIVALS 64
 
 typedef struct arrival_s {
-    int64_t pts, us;
+    int64_t pts, us, dequeued_us; /* the source packet's arrival, and the worker's taking it */
 } arrival_t;
 
 typedef struct session_s {
@@ -226,13 +226,18 @@ static void on_init(void *opaque, int rung, int init_id, rl_blob_t *data)
     rl_hls_post_init(m->hls, rung, init_id, data);
 }
 
+static int64_t dequeued_at(const rl_media_t *m, int64_t arrival_us);
+
 static void on_part(void *opaque, const rl_part_info_t *info, rl_blob_t *data)
 {
     rl_media_t *m = opaque;
+    rl_part_info_t timed = *info;
 
+    timed.dequeued_us = dequeued_at(m, info->arrival_us);
+    timed.cut_us = rl_now_us();
     if (m->vod)
         rl_vod_part(m->vod, info, data->data, data->len);
-    rl_hls_post_part(m->hls, info, data);
+    rl_hls_post_part(m->hls, &timed, data);
     wake(m);
 }
 
@@ -322,16 +327,26 @@ static int setup_packager(rl_media_t *m)
  * not reorder) can carry it to the packager, which measures part-ready latency with it. */
 static void remember_arrival(rl_media_t *m, const AVPacket *pkt)
 {
-    m->arrivals[m->narr % ARRIVALS] = (arrival_t){ pkt->pts, (int64_t)(intptr_t)pkt->opaque };
+    m->arrivals[m->narr % ARRIVALS] =
+        (arrival_t){ pkt->pts, (int64_t)(intptr_t)pkt->opaque, rl_now_us() };
     m->narr++;
 }
 
-static void *arrival_of(const rl_media_t *m, int64_t pts)
+static const arrival_t *arrival_of(const rl_media_t *m, int64_t pts)
 {
     for (int i = 0; i < ARRIVALS; i++)
         if (m->arrivals[i].pts == pts)
-            return (void *)(intptr_t)m->arrivals[i].us;
+            return &m->arrivals[i];
     return NULL;
+}
+
+/* When the worker took the source packet that arrived at arrival_us (0: not known). */
+static int64_t dequeued_at(const rl_media_t *m, int64_t arrival_us)
+{
+    for (int i = 0; arrival_us && i < ARRIVALS; i++)
+        if (m->arrivals[i].us == arrival_us)
+            return m->arrivals[i].dequeued_us;
+    return 0;
 }
 
 /* Must the packager be set up anew before it takes the next frame? */
@@ -343,11 +358,13 @@ static int packager_due(const rl_media_t *m)
 static void on_encoded(void *opaque, int rung, AVPacket *pkt)
 {
     rl_media_t *m = opaque;
+    const arrival_t *a;
     int rc;
 
     if (packager_due(m) && setup_packager(m) < 0)
         return;
-    pkt->opaque = arrival_of(m, pkt->pts);
+    a = arrival_of(m, pkt->pts);
+    pkt->opaque = a ? (void *)(intptr_t)a->us : NULL;
     if (pkt->pts == m->timed_pts) {
         rl_dbg("card_encoded",
                "stream=%s redis_seq=%llu rung=%d last=%d pts=%lld composed_us=%lld mono_us=%lld",

@@ -22,6 +22,9 @@ typedef struct rl_part_info_s {
     int init_id;        /* init segment the part needs */
     int discontinuity;  /* first part after a change of init, timeline or publisher */
     int64_t arrival_us; /* monotonic arrival of its last frame's source packet; 0 unknown */
+    /* monotonic: when the worker took that packet from its queue, and when the part was cut
+     * (0 unknown): part-ready latency's stages (relay/media/hls_live.h) */
+    int64_t dequeued_us, cut_us;
 } rl_part_info_t;
 
 typedef struct rl_packager_cb_s {

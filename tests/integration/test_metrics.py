@@ -102,9 +102,17 @@ def test_every_family_has_help_and_type_and_parses(shopcast):
                    and shopcast.stream(s["id"])["video"]["keyframe_interval_s"] > 0, 20,
                    "a measured bitrate and keyframe interval")
         text = metrics(shopcast)
+        rends = shopcast.stream(s["id"])["renditions"]
     finally:
         pub.kill()
         pub.wait()
+    # part-ready latency in its stages: arrival to the worker's queue's end, the work, the handoff
+    for r in rends:
+        pr = r["part_ready_ms"]
+        for stage in ("queue", "work", "handoff"):
+            assert 0 <= pr[stage]["p50"] <= pr[stage]["p95"], (r["name"], pr)
+            assert pr[stage]["p50"] <= pr["p95"], (r["name"], pr)  # no stage beyond the whole
+        assert pr["work"]["p50"] > 0, (r["name"], pr)  # decoding and encoding take time
     fams = strict_parse(text)
     # the same text through the reference parser: the same families
     parsed = {f.name: f for f in text_string_to_metric_families(text)}
