@@ -149,10 +149,11 @@
   function start() {
     if (window.Hls && Hls.isSupported()) {
       // Catch up (up to 1.5x, as far as the link can spare: spareCatchUp) when behind the target
-      // latency: without it hls.js plays on wherever it happened to start. After a stall hls.js adds liveSyncOnStallIncrease to its
-      // target latency for the rest of the session (at most one target duration in all); one
-      // stall, often at start-up while the browser is busy, should not cost a whole second
-      // forever, so each stall adds a quarter of a second and repeated stalls still build up.
+      // latency: without it hls.js plays on wherever it happened to start. After a stall hls.js
+      // adds liveSyncOnStallIncrease to its target latency for the rest of the session (at most
+      // one target duration in all); one stall, often at start-up while the browser is busy,
+      // should not cost a whole second forever, so each stall adds a quarter of a second and
+      // repeated stalls still build up.
       var hls = new Hls({
         lowLatencyMode: true,
         backBufferLength: 30,
