@@ -96,7 +96,7 @@ run_shopcast() { # NAME
     local dir="$TMP/$1"
     mkdir -p "$dir"
     start_shopcast "$dir" --ladder 720p:2500k,360p:800k --x264-preset veryfast \
-        --hls-segment-ms 1000 --hls-part-ms 333 --grace 5 "${SHOPCAST_ARGS[@]}"
+        --hls-segment-ms 1000 --grace 5 "${SHOPCAST_ARGS[@]}"
     create_stream
     start_clock_publisher "$dir" "rtmp://127.0.0.1:$SC_RTMP/live/$SC_KEY"
     benchlib wait-media "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/master.m3u8" 2 30 ||

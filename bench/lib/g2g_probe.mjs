@@ -141,7 +141,7 @@ try {
              startLevel: c.startLevel, levels: h.levels.map((l) => l.height),
              liveSyncDurationCount: c.liveSyncDurationCount,
              liveSyncDuration: c.liveSyncDuration, maxLiveSyncPlaybackRate: c.maxLiveSyncPlaybackRate,
-             errors: window.shopcastPlayer.errors || [] };
+             errors: window.shopcastPlayer.errors || [], jumps: window.shopcastPlayer.jumps || [] };
   });
   const lat = st.info.map((i) => i.latency).filter((x) => x != null).sort((a, b) => a - b);
   // the goal is judged on the frames of the top rung: the tallest rendition of the master

@@ -10,7 +10,7 @@
   var message = document.getElementById('message');
   var unmute = document.getElementById('unmute');
   var src = '/hls/' + encodeURIComponent(id) + '/master.m3u8';
-  var player = { video: video, hls: null, fatal: null, errors: [], replay: false };
+  var player = { video: video, hls: null, fatal: null, errors: [], jumps: [], replay: false };
   window.shopcastPlayer = player;
 
   function say(text) {
@@ -130,6 +130,32 @@
     hls.config.maxLiveSyncPlaybackRate = rate;
   }
 
+  // hls.js starts at the independent part before its target position: with a keyframe a segment
+  // (1 s), that is on average half a segment further behind than the target, and it catches up
+  // only with more than one second buffered, which a sub-second target never has. So it stayed
+  // 0.5 s behind for good (bench/RESULTS.md, glass-to-glass at 200 ms parts). When it is more than
+  // JUMP_MIN_S behind its target and will not catch up by itself, the page jumps forward to the
+  // target within what is already buffered, keeping three parts ahead (the least PART-HOLD-BACK
+  // the LL-HLS spec allows: what absorbs a late part; with two, a part that the encoder's worker
+  // delivered 300 ms late on a busy machine emptied the buffer): no request, only frames skipped,
+  // once. The target is hls.js's own, so it grows with stalls as hls.js's does.
+  var JUMP_MIN_S = 0.25, CATCH_UP_BUFFER_S = 1; /* hls.js's rate catch-up needs > 1 s buffered */
+
+  function jumpToTarget(hls) {
+    var details = hls.latestLevelDetails, sync = hls.liveSyncPosition, b = video.buffered;
+    if (!details || !details.live || sync === null || video.paused || video.seeking || !b.length)
+      return;
+    var now = video.currentTime, end = b.end(b.length - 1);
+    if (now < b.start(b.length - 1) || end - now > CATCH_UP_BUFFER_S) return;
+    var to = Math.min(sync, end - 3 * (details.partTarget || details.targetduration));
+    if (to - now < JUMP_MIN_S || hls.latency - hls.targetLatency < JUMP_MIN_S) return;
+    // only where the link has plenty to spare (spareCatchUp allows the full rate): on a link
+    // barely above the rendition, a thin buffer is what stalls (tests/integration/test_abr.py)
+    if (hls.config.maxLiveSyncPlaybackRate < MAX_CATCH_UP) return;
+    player.jumps.push({ from: now, to: to, latency: hls.latency, target: hls.targetLatency });
+    video.currentTime = to;
+  }
+
   // The browser's own player gives up for good on an error: Chromium 156's stops with
   // DEMUXER_ERROR_COULD_NOT_PARSE when it has played every segment of a stream that has only just
   // started (two segments) before the next one is listed. So it starts again, a little later
@@ -178,6 +204,9 @@
           player.fatal = d.details;
           say('Playback stopped (' + d.details + '). Reload the page to try again.');
         }
+      });
+      video.addEventListener('timeupdate', function () {
+        if (player.hls === hls && !replaying) jumpToTarget(hls);
       });
       hls.loadSource(src);
       hls.attachMedia(video);
