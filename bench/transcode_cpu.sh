@@ -92,24 +92,9 @@ run_shopcast() { # REP
 
 run_ffmpeg() { # REP
     local dir="$TMP/ffmpeg-$1" port pid o0 o1
-    mkdir -p "$dir/hls"
     port=$(freeport)
-    ffmpeg -hide_banner -nostdin -loglevel warning -listen 1 -i "rtmp://127.0.0.1:$port/live/bench" \
-        -filter_complex "[0:v]split=2[v0][s1];[s1]scale=640:360:flags=bilinear[v1]" \
-        -map "[v0]" -map "[v1]" -map 0:a -map 0:a \
-        -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -pix_fmt yuv420p \
-        -x264-params scenecut=0:open-gop=0:rc-lookahead=0 -forced-idr 1 \
-        -force_key_frames "expr:gte(t,n_forced*1)" \
-        -b:v:0 2500k -maxrate:v:0 2500k -bufsize:v:0 2500k \
-        -b:v:1 800k -maxrate:v:1 800k -bufsize:v:1 800k -c:a copy \
-        -f hls -hls_time 1 -hls_list_size 6 -hls_flags delete_segments+independent_segments \
-        -hls_segment_type fmp4 -master_pl_name master.m3u8 \
-        -var_stream_map "v:0,a:0,name:720p v:1,a:1,name:360p" \
-        -hls_segment_filename "$dir/hls/%v/seg-%d.m4s" \
-        -progress "$dir/progress" -stats_period 0.5 "$dir/hls/%v/media.m3u8" \
-        >"$dir/ffmpeg.log" 2>&1 &
-    pid=$!
-    PIDS+=("$pid")
+    start_ffmpeg_ladder "$dir" "$port"
+    pid=$FF_PID
     benchlib listening "$port" 10 || { cat "$dir/ffmpeg.log" >&2; die "ffmpeg -listen did not listen"; }
     start_clip_publisher "$CLIP" "$dir/publisher.log" "rtmp://127.0.0.1:$port/live/bench"
     local i
@@ -132,12 +117,6 @@ run_ffmpeg() { # REP
     record ffmpeg "$1" "speed=$speed"
     stop_and_forget "$PUB_PID" 10
     stop_and_forget "$pid" 20
-}
-
-progress_us() { # the last out_time_us in an ffmpeg -progress file
-    local v
-    v=$(grep -a '^out_time_us=' "$1" 2>/dev/null | tail -n1 | cut -d= -f2)
-    [[ $v =~ ^[0-9]+$ ]] && echo "$v" || echo 0
 }
 
 # ---- main ----

@@ -17,25 +17,21 @@
  * pong carrying its payload (5.5.2). At most --inflight connections are being set up at once,
  * so the relay's listen backlog never overflows; each connection binds the next --sources
  * address (IP_BIND_ADDRESS_NO_PORT), so more than one address's ephemeral ports can be used. */
+#include "loadnet.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#define MAX_SOURCES 16
-#define MAX_EVENTS  (1 << 16) /* distinct orders or parts a run follows */
-#define READ_CHUNK  16384
+#define MAX_EVENTS (1 << 16) /* distinct orders or parts a run follows */
+#define READ_CHUNK 16384
 
 enum { C_IDLE, C_CONNECTING, C_UPGRADING, C_OPEN, C_READY, C_DONE };
 enum { MODE_ORDER, MODE_PART };
@@ -61,7 +57,7 @@ typedef struct event_s {
 typedef struct opts_s {
     const char *host, *stream, *ready, *sent, *parts, *progress, *events;
     int port, clients, inflight, mode;
-    struct in_addr sources[MAX_SOURCES];
+    struct in_addr sources[LN_MAX_SOURCES];
     int nsources;
 } opts_t;
 
@@ -76,23 +72,6 @@ static int64_t t_start_us, t_ready_us;
 static double cpu_at_ready;
 static FILE *parts_out;
 static volatile sig_atomic_t stop;
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
 
 static void on_signal(int sig)
 {
@@ -129,25 +108,11 @@ static int send_all(conn_t *c, const void *p, size_t n)
 
 static int start(conn_t *c)
 {
-    struct sockaddr_in src = { .sin_family = AF_INET }, dst = { .sin_family = AF_INET };
-    struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
-    int one = 1;
+    int fd = ln_connect(epfd, opt.sources[c->idx % opt.nsources], opt.host, opt.port, c);
 
-    src.sin_addr = opt.sources[c->idx % opt.nsources];
-    dst.sin_port = htons((uint16_t)opt.port);
-    inet_pton(AF_INET, opt.host, &dst.sin_addr);
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0)
-        return -errno;
-    setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (bind(c->fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
-        (connect(c->fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 && errno != EINPROGRESS) ||
-        epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
-        int e = -errno;
-        close(c->fd);
-        return e;
-    }
+    if (fd < 0)
+        return fd;
+    c->fd = fd;
     c->state = C_CONNECTING;
     ninflight++;
     return 0;
@@ -374,7 +339,7 @@ static void on_readable(conn_t *c)
         if (c->state == C_UPGRADING)
             on_upgrade_reply(c);
         if (c->state == C_OPEN || c->state == C_READY)
-            parse_frames(c, now_us());
+            parse_frames(c, ln_now_us());
         if (c->state == C_DONE)
             return;
     }
@@ -386,8 +351,8 @@ static void write_ready(void)
 {
     FILE *f = fopen(opt.ready, "w");
 
-    t_ready_us = now_us();
-    cpu_at_ready = cpu_s();
+    t_ready_us = ln_now_us();
+    cpu_at_ready = ln_cpu_s();
     if (f) {
         fprintf(f, "%d %.3f\n", nready, (t_ready_us - t_start_us) / 1e6);
         fclose(f);
@@ -412,7 +377,7 @@ static void loop(void)
     struct epoll_event evs[1024];
     int next = 0;
 
-    t_start_us = now_us();
+    t_start_us = ln_now_us();
     while (!stop) {
         while (next < opt.clients && ninflight < opt.inflight) {
             conns[next].idx = next;
@@ -430,7 +395,7 @@ static void loop(void)
             else if (c->state != C_DONE)
                 on_readable(c);
         }
-        write_progress(now_us());
+        write_progress(ln_now_us());
         if (!t_ready_us && next == opt.clients && nready + nfailed == opt.clients && nready)
             write_ready();
     }
@@ -451,23 +416,6 @@ static void read_sent(void)
         }
     if (f)
         fclose(f);
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double pct(const int64_t *v, size_t n, double p)
-{
-    size_t k = (size_t)(p / 100 * (double)n + 0.999999);
-
-    if (!n)
-        return -1;
-    k = k ? k - 1 : 0;
-    return (double)v[k < n ? k : n - 1] / 1000.0;
 }
 
 /* Per event: its first and last receipt, as latencies (how long the fan-out took). */
@@ -497,7 +445,7 @@ static void report(void)
             *last = malloc(MAX_EVENTS * 8);
     size_t n = 0, nev, nref = 0;
     FILE *f;
-    double cpu = cpu_s(), wall = t_ready_us ? (now_us() - t_ready_us) / 1e6 : 0;
+    double cpu = ln_cpu_s(), wall = t_ready_us ? (ln_now_us() - t_ready_us) / 1e6 : 0;
 
     if (!lat || !first || !last)
         exit(1);
@@ -514,9 +462,9 @@ static void report(void)
             fprintf(f, "%zu %.2f %.2f\n", e, first[e] / 1000.0, last[e] / 1000.0);
         fclose(f);
     }
-    qsort(lat, n, sizeof(*lat), cmp_i64);
-    qsort(first, nev, sizeof(*first), cmp_i64);
-    qsort(last, nev, sizeof(*last), cmp_i64);
+    qsort(lat, n, sizeof(*lat), ln_cmp_i64);
+    qsort(first, nev, sizeof(*first), ln_cmp_i64);
+    qsort(last, nev, sizeof(*last), ln_cmp_i64);
     printf("{\"clients\":%d,\"subscribed\":%d,\"failed\":%d,\"closed_by_server\":%d,"
            "\"connect_s\":%.3f,\"events\":%zu,\"events_received\":%zu,\"samples\":%zu,"
            "\"unmatched\":%zu,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f,\"min_ms\":%.2f,"
@@ -525,9 +473,10 @@ static void report(void)
            "\"measured_wall_s\":%.3f,\"close_codes\":{",
            opt.clients, nready, nfailed, nclosed_by_server,
            t_ready_us ? (t_ready_us - t_start_us) / 1e6 : -1.0, nref, nev, n, nsamples - n,
-           pct(lat, n, 50), pct(lat, n, 99), n ? lat[n - 1] / 1000.0 : -1, n ? lat[0] / 1000.0 : -1,
-           pct(first, nev, 50), pct(first, nev, 99), pct(last, nev, 50), pct(last, nev, 99),
-           nev ? last[nev - 1] / 1000.0 : -1, cpu, t_ready_us ? cpu - cpu_at_ready : 0, wall);
+           ln_pct_ms(lat, n, 50), ln_pct_ms(lat, n, 99), n ? lat[n - 1] / 1000.0 : -1,
+           n ? lat[0] / 1000.0 : -1, ln_pct_ms(first, nev, 50), ln_pct_ms(first, nev, 99),
+           ln_pct_ms(last, nev, 50), ln_pct_ms(last, nev, 99), nev ? last[nev - 1] / 1000.0 : -1,
+           cpu, t_ready_us ? cpu - cpu_at_ready : 0, wall);
     for (int k = 0, sep = 0; k < 5000; k++)
         if (close_codes[k])
             printf("%s\"%d\":%d", sep++ ? "," : "", k, close_codes[k]);
@@ -538,16 +487,6 @@ static void report(void)
 }
 
 /* ---- options ---- */
-
-static int parse_sources(char *list)
-{
-    for (char *s = strtok(list, ","); s; s = strtok(NULL, ",")) {
-        if (opt.nsources == MAX_SOURCES || inet_pton(AF_INET, s, &opt.sources[opt.nsources]) != 1)
-            return -1;
-        opt.nsources++;
-    }
-    return opt.nsources ? 0 : -1;
-}
 
 static int parse_opts(int argc, char **argv)
 {
@@ -576,7 +515,7 @@ static int parse_opts(int argc, char **argv)
         else if (!strcmp(k, "--mode"))
             opt.mode = strcmp(v, "part") ? MODE_ORDER : MODE_PART;
         else if (!strcmp(k, "--sources")) {
-            if (parse_sources(argv[i + 1]) < 0)
+            if ((opt.nsources = ln_parse_sources(argv[i + 1], opt.sources)) < 0)
                 return -1;
         } else
             return -1;
@@ -589,20 +528,6 @@ static int parse_opts(int argc, char **argv)
                : -1;
 }
 
-/* Each client is a descriptor: raise the soft limit to the hard one. */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)opt.clients + 16)
-        fprintf(stderr, "ws_client: RLIMIT_NOFILE %llu is below %d clients\n",
-                (unsigned long long)rl.rlim_cur, opt.clients);
-}
-
 int main(int argc, char **argv)
 {
     struct sigaction sa = { .sa_handler = on_signal };
@@ -613,7 +538,7 @@ int main(int argc, char **argv)
                         "[--parts FILE] [--progress FILE] [--events FILE]\n");
         return 2;
     }
-    raise_nofile();
+    ln_raise_nofile("ws_client", opt.clients);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     if (!(conns = calloc((size_t)opt.clients, sizeof(*conns))) || (epfd = epoll_create1(0)) < 0)

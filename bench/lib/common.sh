@@ -30,6 +30,7 @@ bench_init() {
         SC_PID='' SC_HTTP='' SC_RTMP='' SC_TOKEN='' SC_DIR='' # start_shopcast
         SC_ID='' SC_KEY='' SC_IDS=() SC_KEYS=()          # create_stream
         PUB_PID='' PUB_PIDS=()                           # start_clip_publisher, start_clock_publisher
+        FF_PID=''                                        # start_ffmpeg_ladder
     }
     TMP=$(mktemp -d "/tmp/shopcast-$BENCH_NAME.XXXXXX")
     trap bench_cleanup EXIT
@@ -286,6 +287,38 @@ start_clip_publisher() { # CLIP LOG URL [OUTPUT_OPTION...]: ffmpeg loops CLIP in
         -c copy -f flv "$@" "$url" >"$out" 2>&1 &
     PUB_PID=$!
     PIDS+=("$PUB_PID")
+}
+
+# ---- the peer ladder: the ffmpeg CLI making shopcast's default ladder as HLS ----
+# It receives RTMP itself (-listen 1) and runs split -> [1280x720 as is | scale 640x360
+# bilinear] -> two libx264 veryfast tune zerolatency encodes (2500k / 800k, maxrate = bufsize =
+# bitrate, no B-frames, rc-lookahead 0, scenecut 0, an IDR every 1 s), AAC copied, -f hls fMP4
+# with 1 s segments: the encoder settings of relay/media/transcode.c.
+start_ffmpeg_ladder() { # DIR PORT: listens on rtmp://127.0.0.1:PORT/live/bench; DIR/hls, DIR/progress; sets FF_PID
+    local dir=$1 port=$2
+    mkdir -p "$dir/hls"
+    ffmpeg -hide_banner -nostdin -loglevel warning -listen 1 -i "rtmp://127.0.0.1:$port/live/bench" \
+        -filter_complex "[0:v]split=2[v0][s1];[s1]scale=640:360:flags=bilinear[v1]" \
+        -map "[v0]" -map "[v1]" -map 0:a -map 0:a \
+        -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -pix_fmt yuv420p \
+        -x264-params scenecut=0:open-gop=0:rc-lookahead=0 -forced-idr 1 \
+        -force_key_frames "expr:gte(t,n_forced*1)" \
+        -b:v:0 2500k -maxrate:v:0 2500k -bufsize:v:0 2500k \
+        -b:v:1 800k -maxrate:v:1 800k -bufsize:v:1 800k -c:a copy \
+        -f hls -hls_time 1 -hls_list_size 6 -hls_flags delete_segments+independent_segments \
+        -hls_segment_type fmp4 -master_pl_name master.m3u8 \
+        -var_stream_map "v:0,a:0,name:720p v:1,a:1,name:360p" \
+        -hls_segment_filename "$dir/hls/%v/seg-%d.m4s" \
+        -progress "$dir/progress" -stats_period 0.5 "$dir/hls/%v/media.m3u8" \
+        >"$dir/ffmpeg.log" 2>&1 &
+    FF_PID=$!
+    PIDS+=("$FF_PID")
+}
+
+progress_us() { # FILE: the last out_time_us in an ffmpeg -progress file (0 if none yet)
+    local v
+    v=$(grep -a '^out_time_us=' "$1" 2>/dev/null | tail -n1 | cut -d= -f2)
+    [[ $v =~ ^[0-9]+$ ]] && echo "$v" || echo 0
 }
 
 # ---- the clock camera (bench/lib/clockgen.py) encoded and published by ffmpeg ----
