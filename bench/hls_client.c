@@ -8,8 +8,11 @@
  *              [--host 127.0.0.1] [--sources 127.0.0.1,127.0.0.2,...] [--inflight 200]
  *
  * Prints one JSON object when the S seconds (counted from the moment every viewer had its first
- * playlist) are over: viewers, requests, failures, bytes, and per part the time from the first
- * viewer having it whole to the last one (the fan-out), with how many viewers had each part.
+ * playlist) are over: viewers, requests, failures, bytes; per part the time from the first
+ * viewer having it whole to the last one (the fan-out), with how many viewers had each part; and
+ * per viewer and part, the time from the first viewer having it to this one having it (the
+ * delivery delay: the first viewer stands for the part being ready, as all wait for it with a
+ * blocking reload, so this is what serving many costs each one).
  * Responses must carry Content-Length (shopcast's and nginx's do); a chunked one is a failure. */
 #include "loadnet.h"
 
@@ -48,6 +51,11 @@ typedef struct event_s {
     int count;
 } event_t;
 
+typedef struct delay_s {
+    uint32_t event;
+    int32_t us; /* after the part's first viewer */
+} delay_t;
+
 static struct {
     const char *host, *path;
     int port, clients, inflight, seconds, nsources;
@@ -57,6 +65,8 @@ static struct {
 static conn_t *conns;
 static event_t events[MAX_EVENTS];
 static uint32_t nevents;
+static delay_t *delays;
+static size_t ndelays, delays_cap;
 static int epfd, ninflight, nstarted, nfailed, nreconnects;
 static uint64_t nplaylists, nparts, nerrors, nbytes;
 static int64_t t_start_us, t_ready_us;
@@ -185,6 +195,16 @@ static void on_part(conn_t *c, int64_t t)
         e->first_us = t;
     if (t > e->last_us)
         e->last_us = t;
+    if (ndelays == delays_cap) {
+        size_t cap = delays_cap ? 2 * delays_cap : 1 << 16;
+        delay_t *d = realloc(delays, cap * sizeof(*d));
+
+        if (!d)
+            return; /* the figure then counts fewer viewers; the run goes on */
+        delays = d;
+        delays_cap = cap;
+    }
+    delays[ndelays++] = (delay_t){ (uint32_t)(e - events), (int32_t)(t - e->first_us) };
 }
 
 /* "part-M.I.m4s" at p (inside a URI="..."), as a key; NO_PART if it is not one. */
@@ -428,13 +448,17 @@ static void loop(void)
 
 static void report(void)
 {
-    int64_t *fan = malloc(MAX_EVENTS * sizeof(*fan));
-    size_t n = 0;
+    int64_t *fan = malloc(MAX_EVENTS * sizeof(*fan)), *late = malloc((ndelays + 1) * sizeof(*late));
+    size_t n = 0, nlate = 0;
     double wall = t_ready_us ? (ln_now_us() - t_ready_us) / 1e6 : 0, share = 0;
     int full = 0;
 
-    if (!fan)
+    if (!fan || !late)
         exit(1);
+    for (size_t i = 0; i < ndelays; i++)
+        if (delays[i].event >= 8 && delays[i].event + 8 < nevents)
+            late[nlate++] = delays[i].us;
+    qsort(late, nlate, sizeof(*late), ln_cmp_i64);
     /* the newest parts may still be on their way to some viewers, and the first ones came while
      * some viewers were still starting at a later part: leave 8 out at each end */
     for (uint32_t e = 8; e + 8 < nevents; e++) {
@@ -448,13 +472,17 @@ static void report(void)
            "\"connect_s\":%.3f,\"measured_wall_s\":%.3f,\"playlists\":%llu,\"parts\":%llu,"
            "\"bytes\":%llu,\"distinct_parts\":%zu,\"parts_every_viewer_had\":%d,"
            "\"mean_share_of_viewers\":%.4f,\"fanout_p50_ms\":%.2f,\"fanout_p95_ms\":%.2f,"
-           "\"fanout_max_ms\":%.2f,\"cpu_total_s\":%.3f,\"cpu_measured_s\":%.3f}\n",
+           "\"fanout_max_ms\":%.2f,\"delivery_p50_ms\":%.2f,\"delivery_p95_ms\":%.2f,"
+           "\"delivery_p99_ms\":%.2f,\"cpu_total_s\":%.3f,\"cpu_measured_s\":%.3f}\n",
            opt.clients, nstarted, nfailed, nreconnects, (unsigned long long)nerrors,
            t_ready_us ? (t_ready_us - t_start_us) / 1e6 : -1.0, wall,
            (unsigned long long)nplaylists, (unsigned long long)nparts, (unsigned long long)nbytes,
            n, full, n ? share / (double)n : 0, ln_pct_ms(fan, n, 50), ln_pct_ms(fan, n, 95),
-           n ? fan[n - 1] / 1000.0 : -1, ln_cpu_s(), t_ready_us ? ln_cpu_s() - cpu_at_ready : 0);
+           n ? fan[n - 1] / 1000.0 : -1, ln_pct_ms(late, nlate, 50), ln_pct_ms(late, nlate, 95),
+           ln_pct_ms(late, nlate, 99), ln_cpu_s(), t_ready_us ? ln_cpu_s() - cpu_at_ready : 0);
     free(fan);
+    free(late);
+    free(delays);
 }
 
 /* ---- options ---- */

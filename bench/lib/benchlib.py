@@ -14,6 +14,7 @@ as `benchlib SUBCOMMAND ARG...`.
                                               playlist, its first variant) lists SEGMENTS segments
     benchlib.py renditions HTTP_PORT ID       the API's per-rendition figures as TSV lines:
                                               name encoder_speed part_p50 part_p95 dropped live
+                                              stages frame_costs
     benchlib.py shopcast-check HTTP_PORT MIN_KBPS ID...
                                               GET /api/v1/streams/ID for each; prints one line per
                                               stream (stderr) and the sum of dropped_packets
@@ -145,10 +146,14 @@ def renditions(port, sid):
         # the 7th column: part-ready's stages, "queue 1.2/3.4 work ... handoff ..." (p50/p95 ms)
         stages = " ".join("%s %.1f/%.1f" % (k, pr[k]["p50"], pr[k]["p95"])
                           for k in ("queue", "work", "handoff") if isinstance(pr.get(k), dict))
-        print("%s\t%s\t%s\t%s\t%s\t%s\t%s" % (r.get("name") or r.get("rung") or "?",
-                                              r.get("encoder_speed"), pr.get("p50"), pr.get("p95"),
-                                              r.get("dropped_frames"), j.get("live"),
-                                              stages or "-"))
+        # the 8th: what a frame costs the worker, "decode 1.2 convert 0.0 compose 0.3 scale_encode 9.1"
+        fm = r.get("frame_ms") or {}
+        cost = " ".join("%s %.2f" % (k, fm[k]) for k in ("decode", "convert", "compose", "scale_encode")
+                        if isinstance(fm.get(k), (int, float)))
+        print("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s" % (r.get("name") or r.get("rung") or "?",
+                                                  r.get("encoder_speed"), pr.get("p50"), pr.get("p95"),
+                                                  r.get("dropped_frames"), j.get("live"),
+                                                  stages or "-", cost or "-"))
     if not rends:
         print("no renditions in the API reply: %s" % json.dumps(j)[:400], file=sys.stderr)
         return 1

@@ -52,6 +52,53 @@ function installProbe() {
     for (let i = 0; i < 4; i++) got = got * 2 + bits[4 + NBITS + i];
     return got === chk ? v : null;
   }
+  // Time budget (an LL-HLS page with parts: shopcast's). Per part of each rung: when it was
+  // ready (the blocking playlist reload that asked for it was held, and answered when it was:
+  // Server-Timing hold > 0, and its first byte), when its own response ended, and its media times
+  // (hls.js's FRAG_BUFFERED); a sampled frame is then split at its part's ready and downloaded
+  // times. All wall clock (performance.timeOrigin + Resource Timing), as the camera's row is.
+  const parts = new Map(), spans = [], PARTS_MAX = 600;
+  const partOf = (k) => {
+    let x = parts.get(k);
+    if (!x) {
+      parts.set(k, (x = {}));
+      if (parts.size > PARTS_MAX) parts.delete(parts.keys().next().value);
+    }
+    return x;
+  };
+  const rungOf = (path) => { const m = /([^/]+)\/[^/]+$/.exec(path); return m ? m[1] : ''; };
+  new PerformanceObserver((list) => list.getEntries().forEach((e) => {
+    let u;
+    try { u = new URL(e.name); } catch (_) { return; }
+    const origin = performance.timeOrigin, m = /part-(\d+)\.(\d+)\.m4s$/.exec(u.pathname);
+    if (m) { partOf(rungOf(u.pathname) + '/' + m[1] + '.' + m[2]).got = origin + e.responseEnd; return; }
+    const msn = u.searchParams.get('_HLS_msn'), part = u.searchParams.get('_HLS_part');
+    const hold = (e.serverTiming || []).find((x) => x.name === 'hold');
+    if (/media\.m3u8$/.test(u.pathname) && msn !== null && part !== null && hold && hold.duration > 0)
+      partOf(rungOf(u.pathname) + '/' + msn + '.' + part).ready = origin + e.responseStart;
+  })).observe({ type: 'resource' });
+  if (p.hls) p.hls.on('hlsFragBuffered', (_, d) => {
+    const lv = p.hls.levels[d.frag.level];
+    const url = lv && (Array.isArray(lv.url) ? lv.url[0] : lv.url);
+    if (!d.part || !url) return;
+    const key = rungOf(new URL(url, location.href).pathname) + '/' + d.frag.sn + '.' + d.part.index;
+    Object.assign(partOf(key), { start: d.part.start, end: d.part.start + d.part.duration, buffered: Date.now() });
+    spans.push({ start: d.part.start, end: d.part.start + d.part.duration, key: key });
+    if (spans.length > PARTS_MAX) spans.shift();
+  });
+  st.budget = [];
+  function budget(t, enc, mediaTime, height) {
+    for (let i = spans.length - 1; i >= 0; i--) {
+      const sp = spans[i];
+      if (mediaTime < sp.start - 0.002 || mediaTime >= sp.end - 0.002) continue;
+      const x = parts.get(sp.key);
+      if (x && x.ready && x.got)
+        st.budget.push({ height: height, made_ready: x.ready - enc, part_wait: (sp.end - mediaTime) * 1000,
+                         ready_got: x.got - x.ready, got_buffered: x.buffered - x.got,
+                         buffered_shown: t - x.buffered, total: t - enc });
+      return;
+    }
+  }
   function onFrame(now, meta) {
     const t = Date.now();
     if (st.on) {
@@ -65,6 +112,7 @@ function installProbe() {
         let enc = t - (t % m) + v;
         if (enc - t > m / 2) enc -= m;
         st.samples.push(t - enc);
+        budget(t, enc, meta.mediaTime, vh);
         st.heights.push(vh);
         st.levels[vh] = (st.levels[vh] || 0) + 1;
       }
@@ -163,6 +211,14 @@ try {
     top_height: top, top_n: onTop.length, top_share: s.length ? onTop.length / s.length : null,
     top_p50: pct(onTop, 50), top_p95: pct(onTop, 95),
   });
+  // the time budget's pieces, p50 and p95 each, over the top rung's frames that have them all
+  const pieces = st.budget.filter((b) => b.height === top);
+  out.budget = pieces.length ? { n: pieces.length } : null;
+  if (pieces.length)
+    for (const k of ['made_ready', 'part_wait', 'ready_got', 'got_buffered', 'buffered_shown', 'total']) {
+      const v = pieces.map((b) => b[k]).sort((a, b) => a - b);
+      out.budget[k] = [pct(v, 50), pct(v, 95)];
+    }
   if (process.env.G2G_SAMPLES) out.samples = st.samples;
   if (process.env.G2G_TRACE) out.trace = trace;
 } catch (e) {

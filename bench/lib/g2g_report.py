@@ -75,10 +75,14 @@ def main(tmp, servers):
             print("  page jumped to its target: %.2f -> %.2f s (latency %.2f s, target %.2f s)" % (
                 jmp["from"], jmp["to"], jmp["latency"], jmp["target"]))
         rend = read(os.path.join(d, "renditions.tsv"))
+        ready_p50 = {}
         for line in rend.splitlines():
             f = line.split("\t")
+            ready_p50[f[0]] = float(f[2])
             print("  shopcast API %s: encoder_speed %s, part_ready_ms p50 %s p95 %s (stages p50/p95: %s), "
-                  "dropped %s" % (f[0], f[1], f[2], f[3], f[6] if len(f) > 6 else "-", f[4]))
+                  "dropped %s; a frame's mean ms: %s" % (f[0], f[1], f[2], f[3], f[6] if len(f) > 6 else "-",
+                                                        f[4], f[7] if len(f) > 7 else "-"))
+        budget(r, ready_p50.get("%sp" % r.get("top_height")))
     print()
     a = rows.get("shopcast", {})
     if "nginx" in rows:
@@ -98,6 +102,23 @@ def main(tmp, servers):
         print("goal (shopcast): NOT measured on the top rung (%sp): no frame of it was played" %
               a.get("top_height"))
     return 0
+
+
+def budget(r, server_ms):
+    """The time budget of the top rung's frames (lib/g2g_probe.mjs), p50 (p95) of each piece."""
+    b = r.get("budget")
+    if not b:
+        return
+    def v(k):
+        return "%.0f (%.0f)" % tuple(b[k])
+    print("  time budget, %sp, ms p50 (p95) over %d frames (each piece's own percentile: they need not add up):"
+          % (r.get("top_height"), b["n"]))
+    print("    made -> its part ready on the server %s: waiting for the rest of its part %s; the server, "
+          "from the part's last packet to ready (API p50) %s; so camera, RTMP and transcode ~%.0f" % (
+              v("made_ready"), v("part_wait"), "%.0f" % server_ms if server_ms is not None else "-",
+              b["made_ready"][0] - b["part_wait"][0] - (server_ms or 0)))
+    print("    ready -> downloaded %s; downloaded -> buffered (hls.js) %s; buffered -> presented %s; total %s" % (
+        v("ready_got"), v("got_buffered"), v("buffered_shown"), v("total")))
 
 
 def pct(share):

@@ -68,7 +68,7 @@ static const opt_t options[] = {
     { "x264-threads", INT(x264_threads), "0", "threads per encoder; 0 lets libavcodec choose" },
     { "hls-segment-ms", INT(hls_segment_ms), "1000",
       "segment length: a keyframe is forced this often in every rendition" },
-    { "hls-part-ms", INT(hls_part_ms), "333", "target length of LL-HLS partial segments" },
+    { "hls-part-ms", INT(hls_part_ms), "200", "target length of LL-HLS partial segments" },
     { "hls-window", INT(hls_window), "30", "seconds of media kept in RAM per rendition" },
     { "hls-ended-keep", INT(hls_ended_keep), "60",
       "seconds an ended stream's playlists and media stay served before their RAM is freed" },

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "relay/core/clock.h"
 #include "relay/core/log.h"
 #include "relay/core/secret.h"
 #include "relay/net/redis.h"
+#include "relay/net/tcpinfo.h"
 
 static int write_response(rl_http_req_t *r);
 
@@ -260,6 +262,35 @@ static int add_retry_after(rl_http_req_t *r, uint8_t **p, uint8_t *end)
                                         p, end);
 }
 
+/* An HLS response says how long shopcast held it before the media existed (0: not held;
+ * relay/routes/hls.c) and the connection's least round trip as the kernel measured it (TCP_INFO),
+ * as Server-Timing "hold;dur=MS, rtt;dur=MS". A part of a still picture is a few kB that often
+ * arrives in one read, so a player cannot time its transfer from first byte to last; with these
+ * it times request to last byte, less the hold and the round trip, from the browser's Resource
+ * Timing (web/static/watch.js), which pages of other origins see too (timing-allow-origin), as
+ * they see the media (access-control-allow-origin). The kernel is asked at most once a second per
+ * connection: its figure is a minimum over minutes. */
+static int add_server_timing(rl_http_req_t *r, uint8_t **p, uint8_t *end)
+{
+    double now = rl_now();
+    char v[64];
+    int n;
+
+    if (!r->timed)
+        return 0;
+    if (now - r->conn.min_rtt_at >= 1.0) {
+        r->conn.min_rtt_ms = rl_tcp_min_rtt_ms(lws_get_socket_fd(lws_get_network_wsi(r->wsi)));
+        r->conn.min_rtt_at = now;
+    }
+    n = snprintf(v, sizeof(v), "hold;dur=%.1f", r->held_since ? (now - r->held_since) * 1e3 : 0.0);
+    if (r->conn.min_rtt_ms >= 0)
+        n += snprintf(v + n, sizeof(v) - (size_t)n, ", rtt;dur=%.1f", r->conn.min_rtt_ms);
+    return lws_add_http_header_by_name(
+               r->wsi, (const uint8_t *)"server-timing:", (const uint8_t *)v, n, p, end) ||
+           lws_add_http_header_by_name(
+               r->wsi, (const uint8_t *)"timing-allow-origin:", (const uint8_t *)"*", 1, p, end);
+}
+
 /* One send for headers and body on HTTP/1: the header block is placed in the body blob's headroom,
  * right before the body. The blob may be shared with other responses, but the headroom is only
  * scratch for the duration of this lws_write (one thread; lws copies whatever the socket did not
@@ -278,7 +309,7 @@ static int write_response(rl_http_req_t *r)
                                     (const uint8_t *)"*", 1, &p, end) ||
         lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                      (const uint8_t *)r->cache, (int)strlen(r->cache), &p, end) ||
-        add_retry_after(r, &p, end))
+        add_retry_after(r, &p, end) || add_server_timing(r, &p, end))
         return -1;
     if (h1 && blen) {
         if (lws_finalize_http_header(r->wsi, &p, end))
@@ -315,13 +346,17 @@ static rl_method_t method_of(struct lws *wsi)
 
 static void req_reset(rl_http_req_t *r)
 {
+    __typeof__(r->conn) conn;
+
     if (r->srv)
         rl_http_take_pending(r->srv, r->id);
     if (r->on_reset)
         r->on_reset(r);
     free(r->body);
     rl_blob_unref(&r->resp);
+    conn = r->conn;
     memset(r, 0, sizeof(*r));
+    r->conn = conn;
 }
 
 /* lws 4.1.6 mishandles requests a client pipelines behind one that is not answered yet: it

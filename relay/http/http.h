@@ -58,6 +58,8 @@ struct rl_http_req_s {
     struct rl_http_req_s *wnext;
     int waiting;
     double deadline;
+    int timed;         /* the response says how long it was held, and the round trip (http.c) */
+    double held_since; /* when a route first held it (0: never) */
     char query[256];
     void (*on_reset)(rl_http_req_t *r);
     double redis_deadline; /* waiting on Redis: rl_http_expire_redis answers 503 after it */
@@ -70,6 +72,10 @@ struct rl_http_req_s {
     const char *ctype;
     const char *cache; /* Cache-Control */
     rl_blob_t *resp;   /* NULL: no body */
+    /* kept from one request of the connection to the next */
+    struct {
+        double min_rtt_ms, min_rtt_at; /* the kernel's least round trip, and when it was asked */
+    } conn;
 };
 
 /* lws protocol callback for the HTTP vhost, and its protocol (one entry, not terminated: the

@@ -475,8 +475,20 @@ static json_t *part_ready_json(const rl_hls_t *h, int i, double p50, double p95)
     return j;
 }
 
-/* The ladder as it is being made: size, bitrate, encoder speed (x real time), drops, and how
- * long a part takes from the source packet's arrival to being downloadable. */
+/* What a frame of rung i costs the worker, mean ms over the session: decode, convert and compose
+ * are the source's (the same in every rung), scale_encode the rung's own. */
+static json_t *frame_ms_json(rl_media_stats_t *ms, int i)
+{
+    if (!ms || i >= RL_MAX_RUNGS)
+        return json_null();
+    return json_pack("{s:f, s:f, s:f, s:f}", "decode", atomic_load(&ms->decode_us) / 1000.0,
+                     "convert", atomic_load(&ms->convert_us) / 1000.0, "compose",
+                     atomic_load(&ms->compose_us) / 1000.0, "scale_encode",
+                     atomic_load(&ms->rung_us[i]) / 1000.0);
+}
+
+/* The ladder as it is being made: size, bitrate, encoder speed (x real time), drops, how long a
+ * part takes from the source packet's arrival to being downloadable, and a frame's cost. */
 static json_t *renditions_json(const rl_stream_t *st)
 {
     json_t *arr = json_array();
@@ -488,11 +500,11 @@ static json_t *renditions_json(const rl_stream_t *st)
     for (int i = 0; st->hls && rl_hls_rung_info(st->hls, i, &d, &p50, &p95) == 0; i++)
         json_array_append_new(
             arr,
-            json_pack("{s:s, s:i, s:i, s:i, s:f, s:I, s:o}", "name", d.name, "width", d.width,
+            json_pack("{s:s, s:i, s:i, s:i, s:f, s:I, s:o, s:o}", "name", d.name, "width", d.width,
                       "height", d.height, "bitrate_kbps", d.avg_bandwidth / 1000, "encoder_speed",
                       ms && i < RL_MAX_RUNGS ? atomic_load(&ms->rung_speed_milli[i]) / 1000.0 : 0.0,
                       "dropped_frames", (json_int_t)dropped, "part_ready_ms",
-                      part_ready_json(st->hls, i, p50, p95)));
+                      part_ready_json(st->hls, i, p50, p95), "frame_ms", frame_ms_json(ms, i)));
     return arr;
 }
 

@@ -422,6 +422,11 @@ static void open_transcoder(rl_media_t *m)
         rl_err("transcode_open", "stream=%s error=\"%s\"", m->stream_id, err);
 }
 
+static uint32_t per_frame_us(double seconds, uint64_t frames)
+{
+    return frames ? (uint32_t)(seconds * 1e6 / (double)frames) : 0;
+}
+
 static void publish_speed(rl_media_t *m, const AVPacket *pkt)
 {
     const rl_transcode_stats_t *ts = rl_transcode_stats(m->tc);
@@ -438,7 +443,11 @@ static void publish_speed(rl_media_t *m, const AVPacket *pkt)
         if (ts->rung_seconds[i] > 0)
             atomic_store(&m->stats.rung_speed_milli[i],
                          (uint32_t)(media / ts->rung_seconds[i] * 1000));
+        atomic_store(&m->stats.rung_us[i], per_frame_us(ts->rung_seconds[i], ts->rung_frames[i]));
     }
+    atomic_store(&m->stats.decode_us, per_frame_us(ts->decode_seconds, ts->frames_decoded));
+    atomic_store(&m->stats.convert_us, per_frame_us(ts->convert_seconds, ts->frames));
+    atomic_store(&m->stats.compose_us, per_frame_us(ts->compose_seconds, ts->frames));
 }
 
 /* Per session, timestamps restart wherever the publisher's clock is: shift them to continue just

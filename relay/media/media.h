@@ -47,6 +47,9 @@ typedef struct rl_media_stats_s {
     atomic_uint_fast64_t dropped_no_key; /* video skipped by the decoder until a keyframe */
     /* per rung, in ladder order: encoder speed in thousandths of real time */
     atomic_uint_fast32_t rung_speed_milli[RL_MAX_RUNGS];
+    /* mean wall time per frame, in µs, over the session: in the decoder, converting, composing
+     * the card, and per rung scaling and encoding (the time budget's server pieces) */
+    atomic_uint_fast32_t decode_us, convert_us, compose_us, rung_us[RL_MAX_RUNGS];
 } rl_media_stats_t;
 
 /* Starts the worker thread. Returns NULL with err filled on failure. */

@@ -396,10 +396,16 @@ int rl_transcode_frame(rl_transcode_t *t, AVFrame *f)
         f->pts = t->last_pts + 1;
     t->last_pts = f->pts;
     mark_keyframe(t, f);
+    t0 = rl_now();
     if (t->conv && (rc = convert(t, &f)) < 0)
         return rc;
-    if (t->o.compose)
+    t->stats.convert_seconds += rl_now() - t0;
+    if (t->o.compose) {
+        t0 = rl_now();
         t->o.compose(t->o.opaque, f);
+        t->stats.compose_seconds += rl_now() - t0;
+    }
+    t->stats.frames++;
     for (int i = 0; i < t->nrungs && rc >= 0; i++) {
         t0 = rl_now();
         rc = encode_rung(t, i, f);
@@ -410,11 +416,22 @@ int rl_transcode_frame(rl_transcode_t *t, AVFrame *f)
     return rc;
 }
 
+/* One call into the decoder, timed (decode_seconds). */
+static int timed_receive(rl_transcode_t *t)
+{
+    double t0 = rl_now();
+    int rc = avcodec_receive_frame(t->dec, t->frame);
+
+    t->stats.decode_seconds += rl_now() - t0;
+    t->stats.frames_decoded += rc >= 0;
+    return rc;
+}
+
 static int decode_frames(rl_transcode_t *t)
 {
     int rc;
 
-    while ((rc = avcodec_receive_frame(t->dec, t->frame)) >= 0) {
+    while ((rc = timed_receive(t)) >= 0) {
         t->frame->pts = t->frame->best_effort_timestamp;
         rc = rl_transcode_frame(t, t->frame);
         av_frame_unref(t->frame);
@@ -430,6 +447,7 @@ static int decode_frames(rl_transcode_t *t)
 
 int rl_transcode_packet(rl_transcode_t *t, const AVPacket *pkt)
 {
+    double t0;
     int rc;
 
     t->stats.frames_in++;
@@ -438,7 +456,9 @@ int rl_transcode_packet(rl_transcode_t *t, const AVPacket *pkt)
         return 0;
     }
     t->need_key = 0;
+    t0 = rl_now();
     rc = avcodec_send_packet(t->dec, pkt);
+    t->stats.decode_seconds += rl_now() - t0;
     if (rc < 0 && rc != AVERROR(EAGAIN)) {
         /* Corrupt or unusable input: wait for the next keyframe rather than feed the decoder
          * frames whose references are gone. */

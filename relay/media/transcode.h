@@ -56,6 +56,11 @@ typedef struct rl_transcode_stats_s {
     double encode_seconds;              /* wall time spent encoding, all rungs */
     double rung_seconds[RL_MAX_RUNGS];  /* per rung: scaling and encoding */
     uint64_t rung_frames[RL_MAX_RUNGS]; /* per rung: frames encoded */
+    /* The other stages of a frame, for the time budget (bench/glass_to_glass.sh): wall time in
+     * the decoder (its send and receive calls) over frames_decoded; converting a source that
+     * is not 8-bit 4:2:0 and composing the card, over frames (decoded or not: the slate). */
+    double decode_seconds, convert_seconds, compose_seconds;
+    uint64_t frames_decoded, frames;
 } rl_transcode_stats_t;
 
 /* Opens the decoder; encoders open on the first decoded frame, when the real size is known.

@@ -32,13 +32,15 @@ static void unwait(rl_http_req_t *r)
  * target durations; rl_route_hls_changed and rl_route_hls_tick answer it. Nothing is sent
  * meanwhile, not even the headers: the response starts whole, headers and body in one send, so the
  * wait shows as time to first byte and a player timing first byte to last (web/static/watch.js)
- * times only the link. */
+ * times only the link; and the response says how long it was held (Server-Timing), for a
+ * response that arrives in one read and so has no first-to-last span to time. */
 static void hold(rl_http_req_t *r, int target_duration)
 {
     if (r->waiting)
         return;
     r->waiting = 1;
-    r->on_reset = unwait; /* the client may leave first */
+    r->held_since = rl_now(); /* the response's Server-Timing: relay/http/http.c */
+    r->on_reset = unwait;     /* the client may leave first */
     r->deadline = rl_now() + 3.0 * target_duration;
     r->wnext = r->srv->hls_waiting;
     r->srv->hls_waiting = r;
@@ -148,6 +150,7 @@ static void count_viewer(rl_http_req_t *r)
 void rl_route_hls(rl_http_req_t *r, const char *arg)
 {
     (void)arg;
+    r->timed = 1; /* Server-Timing: relay/http/http.c */
     copy_query(r);
     count_viewer(r);
     hls_try(r);

@@ -3,6 +3,9 @@
 // and what hls.js made of the card's stamps: the date ranges of the playing level, and the
 // user-data-unregistered SEI it handed to the page (FRAG_PARSING_USERDATA) while it played.
 // Usage: node play.mjs URL [SECONDS]
+//   BACK_S=S in the environment: first play 12 s, then seek S seconds back (within what is
+//   buffered) as a viewer dragging the timeline would ("seek"), and report the player a second
+//   later ("behind"); SECONDS then count from there.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -37,6 +40,21 @@ try {
       }));
     return p.video.currentTime;
   });
+  if (process.env.BACK_S) {
+    await page.waitForTimeout(12000);
+    result.seek = await page.evaluate((back) => {
+      const v = window.shopcastPlayer.video;
+      const from = v.currentTime;
+      v.currentTime = Math.max(v.buffered.start(0) + 0.2, from - back);
+      return { from: from, to: v.currentTime };
+    }, Number(process.env.BACK_S));
+    await page.waitForTimeout(1000);
+    result.behind = await page.evaluate(() => {
+      const p = window.shopcastPlayer, v = p.video;
+      return { at: v.currentTime, latency: p.hls.latency, target: p.hls.targetLatency,
+               resyncs: p.resyncs.length };
+    });
+  }
   await page.waitForTimeout(seconds * 1000);
   if (process.env.SCREENSHOT)
     await page.screenshot({ path: process.env.SCREENSHOT });
@@ -44,7 +62,7 @@ try {
     const p = window.shopcastPlayer;
     const level = p.hls && p.hls.levels[p.hls.currentLevel];
     const ranges = level && level.details ? Object.values(level.details.dateRanges) : [];
-    return { t1: p.video.currentTime, fatal: p.fatal, hlsErrors: p.errors,
+    return { t1: p.video.currentTime, fatal: p.fatal, hlsErrors: p.errors, resyncs: p.resyncs,
              latency: p.hls ? p.hls.latency : null, width: p.video.videoWidth,
              dateRanges: ranges.map((r) => ({ id: r.id, class: r.class, valid: r.isValid,
                                               startTime: r.startTime, attr: { ...r.attr } })),

@@ -113,6 +113,12 @@ def test_every_family_has_help_and_type_and_parses(shopcast):
             assert 0 <= pr[stage]["p50"] <= pr[stage]["p95"], (r["name"], pr)
             assert pr[stage]["p50"] <= pr["p95"], (r["name"], pr)  # no stage beyond the whole
         assert pr["work"]["p50"] > 0, (r["name"], pr)  # decoding and encoding take time
+        # what a frame costs the worker: the source's stages, and the rung's own
+        fm = r["frame_ms"]
+        assert fm["decode"] > 0 and fm["scale_encode"] > 0, (r["name"], fm)
+        assert fm["convert"] >= 0 and fm["compose"] >= 0, (r["name"], fm)
+        assert {k: fm[k] for k in ("decode", "convert", "compose")} == \
+            {k: rends[0]["frame_ms"][k] for k in ("decode", "convert", "compose")}, rends
     fams = strict_parse(text)
     # the same text through the reference parser: the same families
     parsed = {f.name: f for f in text_string_to_metric_families(text)}

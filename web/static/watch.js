@@ -10,7 +10,8 @@
   var message = document.getElementById('message');
   var unmute = document.getElementById('unmute');
   var src = '/hls/' + encodeURIComponent(id) + '/master.m3u8';
-  var player = { video: video, hls: null, fatal: null, errors: [], jumps: [], replay: false };
+  var player = { video: video, hls: null, fatal: null, errors: [], jumps: [], resyncs: [], replay: false,
+                 timed: { resource: 0, server: 0, none: 0 } }; /* linkTime's sources */
   window.shopcastPlayer = player;
 
   function say(text) {
@@ -59,25 +60,66 @@
   // time to first byte), and any sample under 50 ms counts as 50 ms. On a fast link a part
   // arrives in a millisecond or two, so the estimate is part size / 50 ms: it follows the picture,
   // not the link, and a still picture (parts of ~6 KB, mostly audio: ~1 Mbit/s) kept every viewer
-  // on the lowest rung (bench/RESULTS.md). This estimator times each transfer from its first byte
-  // to its last instead: shopcast sends a held response whole once the media exists, so that span
-  // is the link's alone, with no wait for media and no parsing. The estimate is the bytes of the
-  // last LINK_WINDOW transfers over their summed time: a ratio of sums, so a part that arrives in
-  // one burst (time ~0) adds its bytes but no time and cannot swing it, and a window counted in
-  // transfers forgets a fast past as quickly as a slow one. Limit: a part that fits in one packet
-  // has no span to time (it counts as the 1 ms clock step), so a silent still stream reads as a
-  // fast link. Uses AbrController's bwEstimator, initEstimator and bitrateTestDelay: hls.js is
-  // pinned in package.json, and tests/integration/test_abr.py checks the outcome in Chromium.
-  var CLOCK_STEP_MS = 1, LINK_WINDOW = 9; /* 9 parts: 3 s, as hls.js's fast average */
+  // on the lowest rung (bench/RESULTS.md). This estimator times the link alone, from the
+  // browser's Resource Timing of each request: request sent to last byte, less what shopcast says
+  // in Server-Timing (relay/http/http.c) it held the request for (a part asked for before it
+  // existed) and the connection's least round trip; and never less than first byte to last.
+  // Resource Timing is the network stack's own clock: XMLHttpRequest's events come 3-9 ms later
+  // on a busy machine, a fixed cost that read a fast link as 3 Mbit/s with 3 kB parts. And time
+  // from the request, not from the first byte, is what times a response that arrives in one
+  // read, as a still picture's few-kB parts do on a link that delivers in bursts (and always
+  // under Chromium's network emulation): first to last is 0 there, which read a 1.2 Mbit/s link
+  // as fast and chose 720p. Without Resource Timing or Server-Timing (another server, a cache,
+  // another origin without Timing-Allow-Origin) the transfer is first byte to last as hls.js saw
+  // it. The estimate is the bytes of the transfers of the last LINK_WINDOW_S of media over their
+  // summed time: a ratio of sums, so one odd transfer cannot swing it, and a window counted in
+  // media forgets a fast past as quickly as a slow one, whatever the part length. Uses
+  // AbrController's bwEstimator, initEstimator and bitrateTestDelay: hls.js is pinned in
+  // package.json, and tests/integration/test_abr.py checks the outcome in Chromium.
+  var CLOCK_STEP_MS = 1, LINK_WINDOW_S = 3; /* 3 s, as hls.js's fast average */
+  var TIMINGS_MAX = 64;
+  var timings = new Map(); /* URL -> Resource Timing entry, until linkTime takes it */
+
+  if (window.PerformanceObserver) {
+    try { /* observed, not read from the page's buffer, which fills up after 250 */
+      new PerformanceObserver(function (list) {
+        list.getEntries().forEach(function (e) {
+          if (e.initiatorType !== 'xmlhttprequest') return;
+          timings.set(e.name, e);
+          if (timings.size > TIMINGS_MAX) timings.delete(timings.keys().next().value);
+        });
+      }).observe({ type: 'resource' });
+    } catch (e) { /* no Resource Timing: first byte to last */ }
+  }
+
+  // ms the link took to bring url (loading: hls.js's times for it)
+  function linkTime(url, loading) {
+    var e = timings.get(url) || performance.getEntriesByName(url).pop(), ms = loading.end - loading.first;
+    var server = {};
+    timings.delete(url);
+    if (e && e.requestStart > 0) { /* 0: another origin that did not allow timing */
+      (e.serverTiming || []).forEach(function (t) { server[t.name] = t.duration; });
+      ms = e.responseEnd - e.responseStart;
+      if ('hold' in server && 'rtt' in server)
+        ms = Math.max(ms, e.responseEnd - e.requestStart - server.hold - server.rtt);
+      player.timed['hold' in server ? 'server' : 'resource']++;
+    } else {
+      player.timed.none++;
+    }
+    return Math.max(ms, CLOCK_STEP_MS);
+  }
 
   class LinkEstimator {
     constructor(base) { /* base: hls.js's own estimator, kept for its time-to-first-byte average */
       this.base = base;
       this.loads = [];
     }
-    sample(ms, bytes) {
-      this.loads.push({ ms: Math.max(ms, CLOCK_STEP_MS), bytes: bytes });
-      if (this.loads.length > LINK_WINDOW) this.loads.shift();
+    sample(ms, bytes, seconds) {
+      var media = 0;
+      this.loads.push({ ms: ms, bytes: bytes, seconds: seconds });
+      this.loads.forEach(function (l) { media += l.seconds; });
+      while (this.loads.length > 1 && media - this.loads[0].seconds >= LINK_WINDOW_S)
+        media -= this.loads.shift().seconds;
     }
     canEstimate() { return this.loads.length > 0; }
     getEstimate() {
@@ -97,11 +139,12 @@
     return class extends Base {
       initEstimator() { return new LinkEstimator(super.initEstimator()); }
       onFragBuffered(event, data) {
-        var frag = data.frag;
-        var stats = data.part && data.part.stats.loaded ? data.part.stats : frag.stats;
+        var frag = data.frag, part = data.part && data.part.stats.loaded ? data.part : null;
+        var stats = (part || frag).stats;
         if (stats.aborted || frag.type !== 'main' || frag.sn === 'initSegment' || frag.bitrateTest)
           return super.onFragBuffered(event, data);
-        this.bwEstimator.sample(stats.loading.end - stats.loading.first, stats.loaded);
+        this.bwEstimator.sample(linkTime((part || frag).url, stats.loading), stats.loaded,
+                                (part || frag).duration);
         stats.bwEstimate = this.bwEstimator.getEstimate();
         this.bitrateTestDelay = 0;
         spareCatchUp(this.hls, stats.bwEstimate);
@@ -140,12 +183,24 @@
   // delivered 300 ms late on a busy machine emptied the buffer): no request, only frames skipped,
   // once. The target is hls.js's own, so it grows with stalls as hls.js's does.
   var JUMP_MIN_S = 0.25, CATCH_UP_BUFFER_S = 1; /* hls.js's rate catch-up needs > 1 s buffered */
+  // A viewer more than LIVE_MAX_BEHIND_S behind the live edge (and two target durations behind
+  // its target) is put back at the edge: hls.js's rate catch-up works only within a target
+  // duration of its target, and the jump above only within what is buffered, so a player that
+  // started far back (once in a glass-to-glass run, 15 s: bench/RESULTS.md) stayed there, the
+  // product card's countdown 15 s late. (hls.js's own liveMaxLatencyDurationCount cannot be used:
+  // it must come with liveSyncDurationCount, which then overrides PART-HOLD-BACK as the target.)
+  var LIVE_MAX_BEHIND_S = 5;
 
   function jumpToTarget(hls) {
     var details = hls.latestLevelDetails, sync = hls.liveSyncPosition, b = video.buffered;
     if (!details || !details.live || sync === null || video.paused || video.seeking || !b.length)
       return;
     var now = video.currentTime, end = b.end(b.length - 1);
+    if (hls.latency > Math.max(LIVE_MAX_BEHIND_S, hls.targetLatency + 2 * details.targetduration)) {
+      player.resyncs.push({ from: now, to: sync, latency: hls.latency, target: hls.targetLatency });
+      video.currentTime = sync;
+      return;
+    }
     if (now < b.start(b.length - 1) || end - now > CATCH_UP_BUFFER_S) return;
     var to = Math.min(sync, end - 3 * (details.partTarget || details.targetduration));
     if (to - now < JUMP_MIN_S || hls.latency - hls.targetLatency < JUMP_MIN_S) return;
