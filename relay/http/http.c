@@ -263,28 +263,28 @@ static int add_retry_after(rl_http_req_t *r, uint8_t **p, uint8_t *end)
 }
 
 /* An HLS response says how long shopcast held it before the media existed (0: not held;
- * relay/routes/hls.c) and the connection's least round trip as the kernel measured it (TCP_INFO),
- * as Server-Timing "hold;dur=MS, rtt;dur=MS". A part of a still picture is a few kB that often
- * arrives in one read, so a player cannot time its transfer from first byte to last; with these
- * it times request to last byte, less the hold and the round trip, from the browser's Resource
- * Timing (web/static/watch.js), which pages of other origins see too (timing-allow-origin), as
- * they see the media (access-control-allow-origin). The kernel is asked at most once a second per
- * connection: its figure is a minimum over minutes. */
+ * relay/routes/hls.c), as Server-Timing "hold;dur=MS", and a media response adds the
+ * connection's least round trip as the kernel measured it (TCP_INFO): ", rtt;dur=MS". A part of a
+ * still picture is a few kB that often arrives in one read, so a player cannot time its transfer
+ * from first byte to last; with these it times request to last byte, less the hold and the round
+ * trip, from the browser's Resource Timing (web/static/watch.js), which pages of other origins
+ * see too (timing-allow-origin), as they see the media (access-control-allow-origin). The
+ * getsockopt is one system call per media response (lws 4.1.6 gives each HTTP/1 transaction a
+ * fresh per-session struct, so nothing per connection can be kept there): ~1 us against the
+ * ~70 us a 134 kB part costs, and playlists, at ~28 us, do without it. */
 static int add_server_timing(rl_http_req_t *r, uint8_t **p, uint8_t *end)
 {
-    double now = rl_now();
     char v[64];
+    double rtt;
     int n;
 
-    if (!r->timed)
+    if (r->timed == RL_TIMED_NONE)
         return 0;
-    if (now - r->conn.min_rtt_at >= 1.0) {
-        r->conn.min_rtt_ms = rl_tcp_min_rtt_ms(lws_get_socket_fd(lws_get_network_wsi(r->wsi)));
-        r->conn.min_rtt_at = now;
-    }
-    n = snprintf(v, sizeof(v), "hold;dur=%.1f", r->held_since ? (now - r->held_since) * 1e3 : 0.0);
-    if (r->conn.min_rtt_ms >= 0)
-        n += snprintf(v + n, sizeof(v) - (size_t)n, ", rtt;dur=%.1f", r->conn.min_rtt_ms);
+    n = snprintf(v, sizeof(v), "hold;dur=%.1f",
+                 r->held_since ? (rl_now() - r->held_since) * 1e3 : 0.0);
+    if (r->timed == RL_TIMED_HOLD_RTT &&
+        (rtt = rl_tcp_min_rtt_ms(lws_get_socket_fd(lws_get_network_wsi(r->wsi)))) >= 0)
+        n += snprintf(v + n, sizeof(v) - (size_t)n, ", rtt;dur=%.1f", rtt);
     return lws_add_http_header_by_name(
                r->wsi, (const uint8_t *)"server-timing:", (const uint8_t *)v, n, p, end) ||
            lws_add_http_header_by_name(
@@ -346,17 +346,13 @@ static rl_method_t method_of(struct lws *wsi)
 
 static void req_reset(rl_http_req_t *r)
 {
-    __typeof__(r->conn) conn;
-
     if (r->srv)
         rl_http_take_pending(r->srv, r->id);
     if (r->on_reset)
         r->on_reset(r);
     free(r->body);
     rl_blob_unref(&r->resp);
-    conn = r->conn;
     memset(r, 0, sizeof(*r));
-    r->conn = conn;
 }
 
 /* lws 4.1.6 mishandles requests a client pipelines behind one that is not answered yet: it

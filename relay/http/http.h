@@ -58,7 +58,7 @@ struct rl_http_req_s {
     struct rl_http_req_s *wnext;
     int waiting;
     double deadline;
-    int timed;         /* the response says how long it was held, and the round trip (http.c) */
+    int timed;         /* RL_TIMED_*: what the response's Server-Timing says (http.c) */
     double held_since; /* when a route first held it (0: never) */
     char query[256];
     void (*on_reset)(rl_http_req_t *r);
@@ -72,11 +72,10 @@ struct rl_http_req_s {
     const char *ctype;
     const char *cache; /* Cache-Control */
     rl_blob_t *resp;   /* NULL: no body */
-    /* kept from one request of the connection to the next */
-    struct {
-        double min_rtt_ms, min_rtt_at; /* the kernel's least round trip, and when it was asked */
-    } conn;
 };
+
+/* Server-Timing on a response: none; how long a route held it; that and the round trip. */
+enum { RL_TIMED_NONE, RL_TIMED_HOLD, RL_TIMED_HOLD_RTT };
 
 /* lws protocol callback for the HTTP vhost, and its protocol (one entry, not terminated: the
  * vhost's first, the one lws falls back to). */

@@ -109,6 +109,7 @@ static int hls_try(rl_http_req_t *r)
     } else {
         /* Every name is used once (numbering follows the wall clock), so caches may keep it. */
         r->cache = "public, max-age=86400, immutable";
+        r->timed = RL_TIMED_HOLD_RTT;
         rl_http_respond(r, 200, "video/mp4", body);
     }
     return 1;
@@ -150,7 +151,7 @@ static void count_viewer(rl_http_req_t *r)
 void rl_route_hls(rl_http_req_t *r, const char *arg)
 {
     (void)arg;
-    r->timed = 1; /* Server-Timing: relay/http/http.c */
+    r->timed = RL_TIMED_HOLD; /* Server-Timing: relay/http/http.c; media adds the round trip */
     copy_query(r);
     count_viewer(r);
     hls_try(r);

@@ -58,7 +58,7 @@ function report() {
     stallsBeforeSettle: st.stalls.filter((s) => s.t < st.start).map(at),
     // every hls.js error, fatal or not, in the same form (the page keeps only their names)
     errorsAt: st.errors.map(at),
-    fatal: p.fatal, hlsErrors: p.errors, timed: p.timed,
+    fatal: p.fatal, hlsErrors: p.errors, timed: p.timed, resyncs: p.resyncs,
   };
 }
 

@@ -69,9 +69,11 @@ def check_on_rung(r, height, what):
     latency = [round(s["latency"], 2) for s in r["samples"][::4]]
     why = "%s: %d of %d samples on the %dp rung (level %d); (level, height) seen %s; " \
           "bandwidth estimate median %.0f bit/s; stalls after start-up %s; hls.js errors %s " \
-          "(when: %s); once a second, buffered ahead %s s and latency %s s; transfers timed %s" % (
+          "(when: %s); once a second, buffered ahead %s s and latency %s s; transfers timed %s; " \
+          "sent back to the live edge %s" % (
               what, sum(on), len(on), height, level, seen, estimates[len(estimates) // 2],
-              r["stallsAfterSettle"], errors, r["errorsAt"], ahead, latency, r["timed"])
+              r["stallsAfterSettle"], errors, r["errorsAt"], ahead, latency, r["timed"],
+              r["resyncs"])
     assert len(on) >= WINDOW * 3, why  # four a second, with room for a busy machine
     assert sum(on) >= SHARE * len(on) and on[-1], why
     return why

@@ -39,9 +39,9 @@ def test_watch_page_plays_live_stream(shopcast):
 
 
 def test_viewer_far_behind_returns_to_the_live_edge(shopcast):
-    """A viewer more than five seconds behind the live edge (a player that started far back, or a
-    seek back) is put back at the edge, where the product card's countdown and stock are current:
-    hls.js's own rate catch-up never gets there from that far."""
+    """A viewer more than five seconds behind its target latency (a player that started far back,
+    or a seek back) is put back at the edge, where the product card's countdown and stock are
+    current: hls.js's own rate catch-up never gets there from that far."""
     r = play_live(shopcast, "Edible fungus, fresh", 40, env={"BACK_S": "7"})
     assert "error" not in r and r["fatal"] is None and r["pageErrors"] == [], r
     # the seek took it far behind (else this test shows nothing), and the page put it back ...
