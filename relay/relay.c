@@ -57,13 +57,16 @@ static void on_tick(uv_timer_t *t)
     rl_hub_tick(srv);
 }
 
-/* Redis deadlines are short (redis-timeout-ms), so they are checked more often than the tick. */
+/* Redis deadlines are short (redis-timeout-ms), so they are checked more often than the tick,
+ * but only while something waits: each wake-up of an idle node costs it CPU. */
 static void on_deadlines(uv_timer_t *t)
 {
     rl_server_t *srv = t->data;
+    int waiting = rl_ingest_expire_lookups(srv);
 
-    rl_ingest_expire_lookups(srv);
-    rl_http_expire_redis(srv);
+    waiting += rl_http_expire_redis(srv);
+    if (!waiting)
+        uv_timer_stop(t);
 }
 
 static void stop(rl_server_t *srv)
@@ -254,10 +257,10 @@ static void init_handles(rl_server_t *srv)
     uv_async_init(&srv->loop, &srv->wake, on_wake);
     srv->sig_term.data = srv->sig_int.data = srv->tick.data = srv->wake.data = srv;
     srv->deadlines.data = srv;
+    srv->deadlines_cb = on_deadlines;
     uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
     uv_signal_start(&srv->sig_int, on_signal, SIGINT);
     uv_timer_start(&srv->tick, on_tick, 1000, 1000);
-    uv_timer_start(&srv->deadlines, on_deadlines, 250, 250);
 }
 
 int rl_relay_init(rl_server_t *srv, rl_config_t *cfg, char *err, size_t errlen)

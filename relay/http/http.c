@@ -96,6 +96,7 @@ void rl_http_wait_redis(rl_http_req_t *r)
 {
     r->redis_deadline = rl_now() + rl_redis_timeout_s(r->srv->redis);
     rl_http_wait_reply(r);
+    rl_server_deadline_set(r->srv);
 }
 
 void rl_http_unavailable(rl_http_req_t *r, const char *msg)
@@ -104,19 +105,25 @@ void rl_http_unavailable(rl_http_req_t *r, const char *msg)
     rl_http_error(r, 503, msg);
 }
 
-void rl_http_expire_redis(rl_server_t *srv)
+int rl_http_expire_redis(rl_server_t *srv)
 {
     double now = rl_now();
     rl_http_req_t *r = srv->http_pending, *next;
+    int waiting = 0;
 
     for (; r; r = next) {
         next = r->next;
-        if (!r->redis_deadline || now < r->redis_deadline)
+        if (!r->redis_deadline)
             continue;
+        if (now < r->redis_deadline) {
+            waiting++;
+            continue;
+        }
         rl_http_take_pending(srv, r->id);
         rl_redis_count_timeout(srv->redis);
         rl_http_unavailable(r, "key store did not answer in time");
     }
+    return waiting;
 }
 
 /* Constant time, so the token cannot be guessed byte by byte from response times. */

@@ -99,7 +99,8 @@ rl_http_req_t *rl_http_take_pending(rl_server_t *srv, uint64_t id);
 /* Parks r for a Redis reply, with a deadline of redis-timeout-ms: hiredis 0.14 has no command
  * timeouts. rl_http_expire_redis answers the late ones 503; their reply then finds no one. */
 void rl_http_wait_redis(rl_http_req_t *r);
-void rl_http_expire_redis(rl_server_t *srv);
+/* Returns how many requests still wait on Redis with a deadline. */
+int rl_http_expire_redis(rl_server_t *srv);
 /* 503 with Retry-After: Redis is down or did not answer in time (RFC 9110 10.2.3). */
 void rl_http_unavailable(rl_http_req_t *r, const char *msg);
 

@@ -217,6 +217,7 @@ static int ev_publish(rl_ingest_t *in, const rtmp_event_t *ev)
         return 0;
     }
     in->lookup_deadline = rl_now() + rl_redis_timeout_s(in->srv->redis);
+    rl_server_deadline_set(in->srv);
     rc = rl_keys_lookup(in->srv, in->key, on_key, in->id);
     if (rc < 0)
         on_key(in->srv, in->id, rc, NULL);
@@ -468,16 +469,22 @@ int rl_ingest_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 /* A key lookup that Redis has not answered in time is decided without it; the late reply finds
  * the session no longer waiting and does nothing. */
-void rl_ingest_expire_lookups(rl_server_t *srv)
+int rl_ingest_expire_lookups(rl_server_t *srv)
 {
     double now = rl_now();
+    int waiting = 0;
 
     for (rl_ingest_t *in = srv->ingests; in; in = in->next) {
-        if (in->closing || !in->lookup_deadline || now < in->lookup_deadline)
+        if (in->closing || !in->lookup_deadline)
             continue;
+        if (now < in->lookup_deadline) {
+            waiting++;
+            continue;
+        }
         rl_redis_count_timeout(srv->redis);
         on_key(srv, in->id, -ETIMEDOUT, NULL);
     }
+    return waiting;
 }
 
 /* How each kind of shed connection is logged: once a second with a count, so that a flood does

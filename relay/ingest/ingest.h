@@ -15,8 +15,9 @@ int rl_ingest_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                        size_t len);
 
 void rl_ingest_tick(rl_server_t *srv);
-/* Key lookups that Redis did not answer within redis-timeout-ms are decided without it. */
-void rl_ingest_expire_lookups(rl_server_t *srv);
+/* Key lookups that Redis did not answer within redis-timeout-ms are decided without it; returns
+ * how many still wait. */
+int rl_ingest_expire_lookups(rl_server_t *srv);
 void rl_ingest_close(rl_ingest_t *in, const char *reason);
 /* Disconnects whoever publishes to st (the stream was deleted or its key revoked). */
 void rl_ingest_close_stream(rl_server_t *srv, rl_stream_t *st, const char *reason);

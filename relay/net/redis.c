@@ -19,8 +19,11 @@
 #include "relay/core/clock.h"
 #include "relay/core/log.h"
 
-#define WATCH_MS    250 /* how often deadlines are checked and heartbeats sent */
-#define HEARTBEAT_S 1.0 /* a PING goes out after this long without one */
+/* Deadlines are checked and a heartbeat PING sent once a second: every 1 s timer made before the
+ * loop first runs fires with the node's 1 Hz tick, so an idle node wakes once a second for all
+ * of them (and once for the pongs). A hung connection is found within a second of going
+ * CONN_TIMEOUTS x redis-timeout-ms without an answer. */
+#define WATCH_MS    1000
 #define TIMEOUT_MIN 100 /* ms: below this a loaded Redis would flap */
 /* A connection is given twice a request's time: the request gives up first (503), and the
  * connection is remade only once it is clearly stuck, so a brief stall costs no reconnect. */
@@ -40,9 +43,8 @@ struct rl_redis_s {
     int ready, closing;
     double conn_started; /* rl_now() when the current context was made */
     double ping_sent;    /* of the heartbeat in flight; 0: none */
-    double last_pong;
-    unsigned tries;    /* connections attempted since the last time it was ready */
-    double down_since; /* 0 while no outage is going on */
+    unsigned tries;      /* connections attempted since the last time it was ready */
+    double down_since;   /* 0 while no outage is going on */
     double next_retry;
     double outage_total; /* seconds, outages that ended */
     uint64_t reconnects, conn_timeouts, req_timeouts;
@@ -226,7 +228,6 @@ static void became_ready(rl_redis_t *r)
     double now = rl_now();
 
     r->ready = 1;
-    r->last_pong = now;
     if (r->down_since) {
         r->outage_total += now - r->down_since;
         r->reconnects++;
@@ -317,7 +318,6 @@ static void on_pong(redisAsyncContext *ac, void *reply, void *priv)
 
     if (ac == r->ac && reply) {
         r->ping_sent = 0;
-        r->last_pong = rl_now();
     }
 }
 
@@ -341,7 +341,7 @@ static void watch_cb(uv_timer_t *t)
     } else if (r->ping_sent) {
         if (now - r->ping_sent > limit)
             timed_out(r, "heartbeat PING not answered");
-    } else if (now - r->last_pong >= HEARTBEAT_S) {
+    } else {
         if (r->sub_pattern)
             send_psubscribe(r);
         else if (redisAsyncCommand(r->ac, on_pong, r, "PING") == REDIS_OK)
@@ -366,7 +366,6 @@ static void on_sub(redisAsyncContext *ac, void *reply, void *priv)
         return; /* stale, freed, or a confirmation hiredis already handled */
     if (!strcasecmp(rep->element[0]->str, "psubscribe")) {
         r->ping_sent = 0;
-        r->last_pong = rl_now();
         if (!r->ready)
             became_ready(r);
     } else if (!strcasecmp(rep->element[0]->str, "pmessage") && rep->elements == 4 &&

@@ -47,9 +47,12 @@ typedef struct rl_server_s {
     char operator_token[128];
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int;
-    uv_timer_t tick;      /* 1 Hz: timeouts and rates */
-    uv_timer_t deadlines; /* 4 Hz: requests waiting on Redis (hiredis 0.14 has no timeouts) */
-    uv_async_t wake;      /* media workers that finished */
+    uv_timer_t tick; /* 1 Hz: timeouts and rates */
+    /* 4 Hz while anything waits on Redis (hiredis 0.14 has no timeouts); stopped when nothing
+     * does, so that an idle node wakes only for its tick: see rl_server_deadline_set */
+    uv_timer_t deadlines;
+    uv_timer_cb deadlines_cb; /* relay.c's */
+    uv_async_t wake;          /* media workers that finished */
     struct lws_context *ctx;
     rl_redis_t *redis;
     struct rl_commerce_s *commerce; /* relay/commerce: the library, the subscriber, card states */
@@ -83,6 +86,15 @@ typedef struct rl_server_s {
 static inline rl_server_t *rl_server_from_wsi(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
+}
+
+#define RL_DEADLINES_MS 250
+
+/* Something now waits on Redis with a deadline: the deadline timer runs until nothing does. */
+static inline void rl_server_deadline_set(rl_server_t *srv)
+{
+    if (!srv->stopping && srv->deadlines_cb && !uv_is_active((uv_handle_t *)&srv->deadlines))
+        uv_timer_start(&srv->deadlines, srv->deadlines_cb, RL_DEADLINES_MS, RL_DEADLINES_MS);
 }
 
 #endif
