@@ -239,6 +239,41 @@ Test(compose, the_card_never_draws_into_a_buffer_the_decoder_holds)
     av_frame_free(&held);
 }
 
+/* A decoder's next picture, as the transcoder gets it: new buffers, which the decoder keeps. */
+static void next_decoded(AVFrame *dec)
+{
+    av_frame_unref(f); /* the encoders are done with the last one */
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = 640;
+    f->height = 360;
+    cr_assert_eq(av_frame_get_buffer(f, 0), 0);
+    grey(0);
+    av_frame_unref(dec);
+    cr_assert_eq(av_frame_ref(dec, f), 0);
+}
+
+Test(compose, a_held_picture_is_copied_into_the_same_buffer_every_frame)
+{
+    AVFrame *dec = av_frame_alloc();
+    uint8_t *first = NULL;
+    rl_stamp_t s;
+
+    frame(0, &s);
+    rl_compose_publish(c, pinned(1, "tea-01", 3));
+    until_stamped(&s);
+    for (int i = 0; i < 4; i++) {
+        next_decoded(dec);
+        rl_compose_frame(c, f, 1000 + f->pts, f->pts - 10, &s);
+        cr_expect(luma_changed(f));
+        cr_expect(!luma_changed(dec), "frame %d: the decoder's picture stays clean", i);
+        cr_expect_neq(f->data[0], dec->data[0]);
+        if (!first)
+            first = f->data[0];
+        cr_expect_eq(f->data[0], first, "frame %d: a new picture was allocated for the card", i);
+    }
+    av_frame_free(&dec);
+}
+
 Test(compose, a_product_id_cannot_break_the_playlists_quotes)
 {
     rl_stamp_t s;
