@@ -65,7 +65,9 @@ static const opt_t options[] = {
     { "ladder", STR(ladder), "720p:2500k,360p:800k",
       "renditions, HEIGHTp:BITRATE,...; none taller than the source is made; off: no HLS" },
     { "x264-preset", STR(x264_preset), "veryfast", "libx264 preset for every rendition" },
-    { "x264-threads", INT(x264_threads), "0", "threads per encoder; 0 lets libavcodec choose" },
+    { "x264-threads", INT(x264_threads), "0",
+      "threads per encoder (each rendition encodes on a thread of its own already); 0: one up to "
+      "720p, libx264's choice (sliced threads) above" },
     { "hls-segment-ms", INT(hls_segment_ms), "1000",
       "segment length: a keyframe is forced this often in every rendition" },
     { "hls-part-ms", INT(hls_part_ms), "200", "target length of LL-HLS partial segments" },

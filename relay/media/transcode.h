@@ -28,7 +28,7 @@ typedef struct rl_transcode_opts_s {
     int nrungs;
     const char *preset; /* x264 preset, "veryfast" */
     int segment_ms;     /* forced keyframe interval */
-    int threads;        /* per encoder; 0 = libavcodec's choice */
+    int threads;        /* per encoder; 0: 1 up to 720p, libx264's choice above */
     /* Called for each source frame before scaling, on the full-resolution picture in 8-bit 4:2:0
      * (yuv420p or yuvj420p: any other source is converted first), after the keyframes are
      * decided (pict_type AV_PICTURE_TYPE_I opens a segment): the hook the product card is burned
