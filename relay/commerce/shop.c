@@ -87,12 +87,15 @@ static const char *image_of(const json_t *snap)
     return jstr(json_object_get(snap, "product"), "image");
 }
 
+/* Whether the snapshot must wait for its picture: one not fetched yet, or one on its way (a
+ * change right behind the pin would otherwise show the product without it, and the pin's own
+ * snapshot, older, could not bring it once the picture came). */
 static int needs_image(const rl_shop_t *sh, const json_t *snap)
 {
     const json_t *p = json_object_get(snap, "product");
 
-    return *image_of(snap) &&
-           (strcmp(sh->img_pid, jstr(p, "id")) || strcmp(sh->img_ver, image_of(snap)));
+    return *image_of(snap) && (sh->img_loading || strcmp(sh->img_pid, jstr(p, "id")) ||
+                               strcmp(sh->img_ver, image_of(snap)));
 }
 
 static void fill_product(ov_state_t *s, const json_t *p, const rl_shop_t *sh)
@@ -176,8 +179,10 @@ static void apply(rl_server_t *srv, rl_shop_t *sh, json_t *snap)
         return;
     sh->loaded = 1;
     if (needs_image(sh, snap)) {
-        json_decref(sh->held);
-        sh->held = json_incref(snap);
+        if (!sh->held || (uint64_t)jint(sh->held, "seq") <= seq) { /* the newest waits */
+            json_decref(sh->held);
+            sh->held = json_incref(snap);
+        }
         if (!sh->img_loading)
             fetch_image(srv, sh, snap);
         return;

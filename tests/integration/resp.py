@@ -14,11 +14,19 @@ class Resp:
         self.sock = socket.create_connection((u.hostname, u.port or 6379), timeout=30)
         self.f = self.sock.makefile("rb")
 
-    def __call__(self, *args):
+    @staticmethod
+    def _encode(args):
         args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        self.sock.sendall(b"*%d\r\n" % len(args) +
-                          b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+        return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+    def __call__(self, *args):
+        self.sock.sendall(self._encode(args))
         return self._read()
+
+    def pipeline(self, *commands):
+        """Several commands in one write, so Redis runs them back to back; their replies."""
+        self.sock.sendall(b"".join(self._encode(c) for c in commands))
+        return [self._read() for _ in commands]
 
     def _read(self):
         line = self.f.readline()[:-2]

@@ -7,12 +7,14 @@ The card's state is read from GET /api/v1/streams/<id> ("card"), which reports t
 relay last handed to the stream's worker. Each test has a redis-server of its own (it kills it).
 """
 import shutil
+import struct
 import subprocess
 import time
 
 import pytest
 
 from conftest import wait_until
+from resp import Resp
 from test_redis_faults import RedisServer
 
 
@@ -74,6 +76,25 @@ def test_every_change_reaches_the_card(live_shop):
     assert card(sc, sid)["regular_price"] == 1280
     shop.call("shopcast_pin", "")
     wait_until(lambda: card_is(sc, sid, pinned=False), 10, "unpinned")
+
+
+def test_a_change_right_behind_the_pin_leaves_the_picture_on_the_card(own_redis, shopcast):
+    # Pinning a product with a picture makes the relay fetch the picture from Redis before the
+    # card shows the product. A flash sale started in the same breath (one write to Redis: both
+    # events reach the relay before the picture does) must not leave the card without it.
+    r = Resp(own_redis.url)
+    thumb = b"SCI1" + struct.pack(">HH", 8, 8) + bytes.fromhex("ff00ffff") * 64
+    for i in range(5):
+        sid = shopcast.create_stream()["id"]  # a stream of its own: its relay has no picture yet
+        key = "%sstream:{%s}" % (shopcast.prefix, sid)
+        r("FCALL", "shopcast_product_put", 1, key, "honey", "name", "Honey", "price", 1280,
+          "currency", "CNY", "stock", 50)
+        r("FCALL", "shopcast_product_image", 1, key, "honey", thumb)
+        r.pipeline(("FCALL", "shopcast_pin", 1, key, "honey"),
+                   ("FCALL", "shopcast_flash_start", 1, key, "honey", 990, 600000, 0, 0))
+        wait_until(lambda: card_is(shopcast, sid, pinned=True, price=990, image=True), 10,
+                   "the card %d with its flash price and its picture" % i)
+    r.close()
 
 
 def test_a_lost_event_is_recovered_on_resubscribe(live_shop, own_redis):
