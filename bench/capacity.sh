@@ -88,6 +88,9 @@ shopcast_streams() { # N: prints "ok min_speed max_p95_ms dropped" after the win
     local n=$1 dir="$TMP/streams-shopcast-$1" i
     start_node "$dir"
     create_stream "$n"
+    for ((i = 0; i < n; i++)); do
+        benchlib card "$SC_HTTP" "$SC_TOKEN" "${SC_IDS[i]}" || die "shopcast: the card of stream $i did not come on"
+    done
     OTHER_PIDS=()
     for ((i = 0; i < n; i++)); do
         start_clip_publisher "$CLIP" "$dir/publisher-$i.log" "rtmp://127.0.0.1:$SC_RTMP/live/${SC_KEYS[i]}"
@@ -168,6 +171,7 @@ viewers_phase() {
     local dir="$TMP/viewers" v c0 w0 w1 s0 s1 b0 t0 b1 t1
     start_node "$dir"
     create_stream
+    benchlib card "$SC_HTTP" "$SC_TOKEN" "$SC_ID" || die "shopcast: the card did not come on"
     start_clip_publisher "$CLIP" "$dir/publisher.log" "rtmp://127.0.0.1:$SC_RTMP/live/$SC_KEY"
     benchlib wait-media "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/master.m3u8" 2 30 ||
         { tail -n 20 "$dir/shopcast.log" >&2; die "shopcast: no HLS segments within 30 s"; }

@@ -98,6 +98,7 @@ run_shopcast() { # NAME
     start_shopcast "$dir" --ladder 720p:2500k,360p:800k --x264-preset veryfast \
         --hls-segment-ms 1000 --grace 5 "${SHOPCAST_ARGS[@]}"
     create_stream
+    benchlib card "$SC_HTTP" "$SC_TOKEN" "$SC_ID" || die "shopcast: the card did not come on"
     start_clock_publisher "$dir" "rtmp://127.0.0.1:$SC_RTMP/live/$SC_KEY"
     benchlib wait-media "http://127.0.0.1:$SC_HTTP/hls/$SC_ID/master.m3u8" 2 30 ||
         { tail -n 30 "$dir/shopcast.log" "$dir/publisher.log" >&2; die "shopcast: no HLS segments within 30 s"; }

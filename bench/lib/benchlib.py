@@ -10,6 +10,9 @@ as `benchlib SUBCOMMAND ARG...`.
     benchlib.py http-ok URL SECONDS           waits until URL answers 200
     benchlib.py get URL                       prints the body (exit 1 unless 200)
     benchlib.py create HTTP_PORT TOKEN [N]    creates N (1) shopcast streams; prints "ID KEY" per line
+    benchlib.py card HTTP_PORT TOKEN ID       a product with a picture, pinned, with a flash sale
+                                              running: the card on screen, as the product ships;
+                                              waits until the API shows it
     benchlib.py wait-media URL SEGMENTS SECS  waits until a media playlist (or, for a master
                                               playlist, its first variant) lists SEGMENTS segments
     benchlib.py renditions HTTP_PORT ID       the API's per-rendition figures as TSV lines:
@@ -118,6 +121,56 @@ def get_body(url):
 
 
 # ---- shopcast ----
+
+def thumbnail_png(size=256):
+    """A size x size RGB PNG with a gradient (a product picture the card must scale and blend)."""
+    import struct
+    import zlib
+    rows = b"".join(b"\0" + b"".join(bytes((x * 255 // size, y * 255 // size, 96))
+                                     for x in range(size)) for y in range(size))
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def card(port, token, sid):
+    """Puts the product card on screen as a seller would: a product with a picture, pinned, and a
+    flash sale with its countdown running (an hour). Waits until the stream's API shows the card
+    as Redis confirmed it, flash sale included; exit 1 otherwise."""
+    api = "http://127.0.0.1:%s/api/v1/streams/%s" % (port, sid)
+    status, raw = http("POST", api + "/products", {"id": "honey", "name": "Wildflower honey 500 g",
+                                                  "price": 3990, "currency": "CNY", "stock": 100000},
+                       token)
+    if status not in (200, 201):
+        sys.exit("shopcast: POST .../products -> %s %r" % (status, raw[:300]))
+    req = urllib.request.Request(api + "/products/honey/image", data=thumbnail_png(), method="PUT",
+                                 headers={"Authorization": "Bearer " + token,
+                                          "Content-Type": "image/png"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status = r.status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    if status not in (200, 204):
+        sys.exit("shopcast: PUT .../products/honey/image -> %s" % status)
+    for method, path, body in (("PUT", "/pinned", {"product": "honey"}),
+                               ("POST", "/flash", {"product": "honey", "price": 2990,
+                                                   "duration_s": 3600, "cap": 0})):
+        status, raw = http(method, api + path, body, token)
+        if status not in (200, 201):
+            sys.exit("shopcast: %s ...%s -> %s %r" % (method, path, status, raw[:300]))
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        _, _, j = stream_info(port, sid)
+        c = (j or {}).get("card") or {}
+        if c.get("pinned") and c.get("image") and c.get("flash"):
+            return 0
+        time.sleep(0.1)
+    sys.exit("shopcast: the card of %s never showed the pinned product, its picture and the flash "
+             "sale: %r" % (sid, c))
+
 
 def create(port, token, n=1):
     for i in range(int(n)):
@@ -302,11 +355,11 @@ def report(tsv):
             runs(per_min("shopcast", n, "cpu")), f(g), runs(per_min("nginx", n, "cpu")),
             f(r_net, 2), f(r_all, 1), cpct, ",".join(str(d) for d in drops) or "-", busy))
     print()
-    print("CPU seconds = utime+stime (/proc/PID/stat) over the measured window, divided by the media "
-          "the publishers sent in it")
+    print("CPU seconds = the scheduler's run time (/proc/PID/task/TID/schedstat, ns) over the measured "
+          "window, divided by the media the publishers sent in it")
     print("(ffmpeg -progress), times 60. CPU %% per stream = the same CPU over wall time / N * 100 "
           "(window %.1f s)." % med([r["el"] for v in rows.values() for r in v]))
-    print("Network thread: shopcast's event-loop thread alone (/proc/PID/task/PID/stat), which owns "
+    print("Network thread: shopcast's event-loop thread alone (/proc/PID/task/PID/schedstat), which owns "
           "every socket and parses RTMP;")
     print("whole process adds the per-stream media workers. nginx: master + worker. Dropped packets: "
           "shopcast media-queue drops")
@@ -324,6 +377,7 @@ COMMANDS = {
     "http-ok": http_ok,
     "get": get_body,
     "create": create,
+    "card": card,
     "wait-media": wait_media,
     "renditions": renditions,
     "shopcast-check": shopcast_check,

@@ -181,6 +181,14 @@ try {
   const trace = st.info;
   st.info = trace.filter((i) => i.on);
   const s = st.samples.slice().sort((a, b) => a - b);
+  // the product as it ships: the page's WebSocket open and its panel showing the pinned product
+  // (shopcast's page only; nginx's page has neither)
+  out.page = await page.evaluate(() => {
+    const sig = window.shopcastSignal, panel = window.shopcastPanel;
+    if (!sig) return null;
+    return { ws_open: !!(sig.socket && sig.socket.readyState === 1), ws_connects: sig.connects,
+             card_product: panel && panel.card && panel.card.product ? panel.card.product.id : null };
+  });
   const hlsInfo = await page.evaluate(() => {
     const h = window.shopcastPlayer.hls;
     if (!h) return null;

@@ -68,6 +68,11 @@ def main(tmp, servers):
             s, ", ".join(extra), info.get("version"), info.get("lowLatencyMode"),
             info.get("liveSyncDurationCount"), sorted(set(info.get("errors") or [])) or "none"))
         r = rows[s]
+        pg = r.get("page")
+        if pg:
+            print("  page: WebSocket %s (%s connection(s)); the panel shows the pinned product: %s" % (
+                "open" if pg.get("ws_open") else "NOT open", pg.get("ws_connects"),
+                pg.get("card_product") or "NONE"))
         if r.get("playback_speed") is not None:
             print("  player: %.4f media s per wall s while sampling (playback rates %s), %s frames dropped" % (
                 r["playback_speed"], r.get("playback_rates"), r.get("dropped_frames")))
