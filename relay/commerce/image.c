@@ -316,7 +316,7 @@ int rl_image_thumbnail(const uint8_t *b, size_t len, int side_max, int thumb_max
 {
     AVFrame *f = NULL;
     rl_image_kind_t kind;
-    int rc, hw, hh;
+    int rc, hw = 0, hh = 0; /* set by check(); gcc -O3 cannot see it */
     char why[AV_ERROR_MAX_STRING_SIZE];
 
     *out = NULL;
