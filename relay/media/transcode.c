@@ -9,7 +9,7 @@
  * and hands its packets back: on_packet is only ever called on the caller's thread, in rung
  * order, as if the rungs had been encoded one after the other. So a frame takes as long as its
  * slowest rung, and each encoder can run on one thread (x264's sliced threads cost a 720p stream
- * about a sixth more CPU for a few ms less per frame). */
+ * about a sixth more CPU for about 1 ms less per frame). */
 #include "relay/media/transcode.h"
 
 #include <errno.h>
@@ -32,9 +32,9 @@ typedef struct rung_state_s {
     rl_rung_t rung;
     int width, height;
     AVCodecContext *enc;
-    struct SwsContext *sws; /* NULL when the rung has the source's size and format, or half */
-    int half;               /* exactly half the source's size: halve() instead of libswscale */
-    AVFrame *frame;         /* scaled picture, reused; NULL when the rung takes the source's */
+    /* NULL when the rung takes the source's picture as it is, or halves it (halve()) */
+    struct SwsContext *sws;
+    AVFrame *frame; /* scaled picture, reused; NULL when the rung takes the source's */
     /* A rung after the first: its thread, and one job at a time. The worker posts a frame and
      * sets busy; the rung's thread encodes it, leaves the packets in out[] and clears busy. */
     int threaded;
@@ -279,17 +279,17 @@ static void stop_rung_thread(rung_state_t *rs)
 
 static int open_rung(rl_transcode_t *t, rung_state_t *rs, const rl_rung_t *r, int threaded)
 {
-    int rc;
+    int rc, half;
 
     rs->rung = *r;
     rung_size(t, r, &rs->width, &rs->height);
     if ((rc = open_encoder(t, rs)) < 0)
         return rc;
     /* yuvj420p's full range must become limited: libswscale does that, halve() does not */
-    rs->half = t->work_fmt == AV_PIX_FMT_YUV420P && rs->width * 2 == t->src_w &&
-               rs->height * 2 == t->src_h;
+    half = t->work_fmt == AV_PIX_FMT_YUV420P && rs->width * 2 == t->src_w &&
+           rs->height * 2 == t->src_h;
     if (rs->width != t->src_w || rs->height != t->src_h || t->work_fmt != AV_PIX_FMT_YUV420P) {
-        if (!rs->half &&
+        if (!half &&
             !(rs->sws = sws_getContext(t->src_w, t->src_h, t->work_fmt, rs->width, rs->height,
                                        AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL)))
             return AVERROR(ENOMEM);
@@ -391,7 +391,6 @@ static int copy_sei(AVFrame *dst, const AVFrame *src)
     return 0;
 }
 
-/* A picture made here from src (scaled or converted) goes on in its place, with its timing. */
 /* One plane at exactly half the size: each pixel the rounded mean of its 2 x 2 (an area filter,
  * which is what a 2:1 reduction should be). Written so that the compiler vectorizes it (-O3):
  * a fifth of libswscale's bilinear time at 720p to 360p, the default ladder's second rung. */
@@ -414,6 +413,8 @@ static void halve(AVFrame *dst, const AVFrame *src)
                     p ? dst->width / 2 : dst->width, p ? dst->height / 2 : dst->height);
 }
 
+/* A picture made here from src (scaled, halved when sws is NULL, or converted) goes on in its
+ * place, with its timing. */
 static int scale_into(struct SwsContext *sws, AVFrame *dst, const AVFrame *src)
 {
     int rc;

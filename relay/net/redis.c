@@ -316,9 +316,8 @@ static void on_pong(redisAsyncContext *ac, void *reply, void *priv)
 {
     rl_redis_t *r = priv;
 
-    if (ac == r->ac && reply) {
+    if (ac == r->ac && reply)
         r->ping_sent = 0;
-    }
 }
 
 static void timed_out(rl_redis_t *r, const char *why)
