@@ -3,8 +3,9 @@
  * This is the composition root: it knows every module of the network thread and wires them
  * together (protocols, route table, ticks); no module includes it back.
  * Start-up order: loop, then Redis (it only needs the loop), then libwebsockets on that loop with
- * explicit vhosts for HTTP, RTMP and RTMPS. Shut-down runs the other way and joins every media
- * worker before the wake-up handle they use is closed. */
+ * explicit vhosts for HTTP and RTMPS, then plain RTMP's own listener (relay/ingest/tcp.c).
+ * Shut-down runs the other way and joins every media worker before the wake-up handle they use is
+ * closed. */
 #include "relay/relay.h"
 
 #include <arpa/inet.h>
@@ -76,6 +77,7 @@ static void stop(rl_server_t *srv)
     srv->stopping = 1;
     rl_info("shutdown", "streams_live=%d", srv->ningests);
     rl_hub_close_all(srv);
+    rl_ingest_stop(srv);
     if (srv->ctx)
         lws_context_destroy(srv->ctx); /* closes every connection: streams go offline */
     rl_stream_off_air_all(srv);
@@ -218,7 +220,6 @@ static int create_lws(rl_server_t *srv, char *err, size_t errlen)
     int tls = srv->cfg->tls_cert[0] && srv->cfg->tls_key[0];
     const vhost_spec_t vhosts[] = {
         { "http", srv->cfg->http_listen, srv->http_protocols, 0, 0 },
-        { "rtmp", srv->cfg->rtmp_listen, rtmp_protocols, 1, 0 },
         { "rtmps", srv->cfg->rtmps_listen, rtmp_protocols, 1, 1 },
     };
     int rc;
@@ -239,7 +240,7 @@ static int create_lws(rl_server_t *srv, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof(vhosts) / sizeof(vhosts[0]); i++)
         if ((!vhosts[i].tls || tls) && (rc = add_vhost(srv, &vhosts[i], err, errlen)) < 0)
             return rc;
-    return 0;
+    return rl_ingest_listen(srv, srv->cfg->rtmp_listen, err, errlen); /* plain RTMP is ours */
 }
 
 static void on_redis_ready(void *owner)

@@ -1,15 +1,16 @@
-/* RTMP ingest: libwebsockets raw sockets glued to the pure proto/rtmp_session state machine.
+/* RTMP ingest: connections glued to the pure proto/rtmp_session state machine. Plain RTMP comes
+ * through tcp.c (libuv TCP handles of our own), RTMPS through lws raw sockets (TLS).
  *
- * Invariants: an rl_ingest_t lives exactly as long as its wsi (allocated on adopt, freed on
- * close); it is on srv->ingests meanwhile. Redis replies find it again by id, never by pointer,
- * because it may close while a key lookup is in flight.
+ * Invariants: an rl_ingest_t lives exactly as long as its connection (allocated when admitted,
+ * freed when its transport has closed it); it is on srv->ingests meanwhile. Redis replies find it
+ * again by id, never by pointer, because it may close while a key lookup is in flight.
  *
  * Admission: a connection that has not published yet never keeps a publisher out. At
  * rtmp-max-connections, or at rtmp-max-pending-per-ip from one source, an unpublished connection
  * gives way to the new one (make_room). Those that may give way, neither published nor closing,
  * are also on srv->pending, so that make_room reads at most rtmp-max-connections of them however
- * many wait for lws to close them. Connections closing do not hold a slot: they are counted in
- * srv->ningests_closing until lws closes them. Both lists are doubly linked through the address
+ * many wait for their close. Connections closing do not hold a slot: they are counted in
+ * srv->ningests_closing until they are closed. Both lists are doubly linked through the address
  * of whatever points at a node, so a connection leaves either in O(1). */
 #include "relay/ingest/ingest.h"
 
@@ -19,33 +20,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "relay/live/keys.h"
 #include "relay/core/log.h"
-#include "relay/net/peer.h"
-#include "proto/rtmp_session.h"
+#include "relay/ingest/session.h"
+#include "relay/live/keys.h"
 #include "relay/live/stream.h"
 #include "relay/net/redis.h"
-
-struct rl_ingest_s {
-    /* what make_room reads of each pending connection, together at the front */
-    rl_ingest_t *pending_next, **pending_pprev; /* on srv->pending, or NULL */
-    uint64_t id;
-    rl_peer_key_t source;
-    rtmp_session_t rtmp;
-    rl_ingest_t *next, **pprev; /* on srv->ingests */
-    int closing;                /* close at the next writeable callback */
-    int published;              /* has published at least once */
-    rl_server_t *srv;
-    struct lws *wsi;
-    char peer[64];
-    double created, last_media, closing_since;
-    double lookup_deadline; /* while the key lookup waits on Redis; 0 otherwise */
-    rl_stream_t *stream;    /* publishing on, or NULL */
-    const char *close_reason;
-    int evicted; /* shed for a newer connection: nothing more is read or written */
-    int hung_up; /* closing took too long: its socket was shut down */
-    char key[RTMP_MAX_NAME + 1];
-};
 
 /* Seconds a closing connection may take to flush what it still has to send. */
 #define CLOSE_FLUSH_S 2
@@ -82,9 +61,18 @@ static void pending_remove(rl_ingest_t *in)
     in->pending_pprev = NULL;
 }
 
-/* Closes from outside the wsi's own callback: the next writeable callback returns -1, which is
- * how lws lets a connection be closed from within its own service (a timeout set from a foreign
- * loop timer is not re-armed until something else wakes lws). */
+/* It has something to send, or is closing. A plain connection sends at once. An RTMPS one waits
+ * for lws's writeable callback, which returns -1 to close: that is how lws lets a connection be
+ * closed from outside its own service (a timeout set from a foreign loop timer is not re-armed
+ * until something else wakes lws). */
+static void kick(rl_ingest_t *in)
+{
+    if (in->tcp)
+        rl_tcp_flush(in);
+    else
+        lws_callback_on_writable(in->wsi);
+}
+
 void rl_ingest_close(rl_ingest_t *in, const char *reason)
 {
     if (!in->close_reason)
@@ -95,7 +83,7 @@ void rl_ingest_close(rl_ingest_t *in, const char *reason)
         in->srv->ningests_closing++;
         pending_remove(in);
     }
-    lws_callback_on_writable(in->wsi);
+    kick(in);
 }
 
 static void want_write(rl_ingest_t *in)
@@ -104,7 +92,7 @@ static void want_write(rl_ingest_t *in)
 
     rtmp_session_out(&in->rtmp, &n);
     if (n || in->rtmp.state == RTMP_ST_CLOSING)
-        lws_callback_on_writable(in->wsi);
+        kick(in);
 }
 
 static void reject(rl_ingest_t *in, const char *desc)
@@ -256,14 +244,13 @@ static const ev_handler_fn ev_table[] = {
     [RTMP_EV_VIDEO] = ev_media,
 };
 
-/* Feeds what was read; returns -1 to close the connection. */
-static int on_rx(rl_ingest_t *in, const uint8_t *buf, size_t len)
+int rl_ingest_rx(rl_ingest_t *in, const uint8_t *buf, size_t len)
 {
     rtmp_event_t ev;
     int n;
 
     if (in->evicted)
-        return 0; /* its buffers are gone; lws closes it at the next writeable callback */
+        return 0; /* its buffers are gone; it is being closed */
     while (len && in->rtmp.state != RTMP_ST_CLOSING) {
         rtmp_state_t before = in->rtmp.state;
         if ((n = rtmp_session_feed(&in->rtmp, buf, len, &ev)) < 0) {
@@ -385,7 +372,7 @@ static int make_room(rl_server_t *srv, const rl_peer_key_t *source)
     return 0;
 }
 
-static int on_adopt(rl_server_t *srv, struct lws *wsi, rl_ingest_t **slot)
+rl_ingest_t *rl_ingest_admit(rl_server_t *srv, const char *peer)
 {
     rl_config_t *c = srv->cfg;
     rtmp_session_limits_t lim = {
@@ -396,18 +383,15 @@ static int on_adopt(rl_server_t *srv, struct lws *wsi, rl_ingest_t **slot)
     };
     rl_ingest_t *in;
     rl_peer_key_t source;
-    char peer[64] = "";
 
-    lws_get_peer_simple(wsi, peer, sizeof(peer));
     rl_peer_key(peer, &source);
     if (srv->stopping || make_room(srv, &source) < 0) {
         shed(srv, RL_SHED_REFUSED, peer); /* logged once a second by rl_ingest_tick */
-        return -1;
+        return NULL;
     }
     if (!(in = calloc(1, sizeof(*in))))
-        return -1;
+        return NULL;
     in->srv = srv;
-    in->wsi = wsi;
     in->id = ++srv->next_ingest_id;
     in->created = rl_now();
     av_strlcpy(in->peer, peer, sizeof(in->peer));
@@ -421,23 +405,33 @@ static int on_adopt(rl_server_t *srv, struct lws *wsi, rl_ingest_t **slot)
     pending_add(in);
     srv->ningests++;
     srv->counters.rtmp_accepted++;
-    *slot = in;
     rl_dbg("rtmp_connect", "peer=%s session=%llu", peer, (unsigned long long)in->id);
-    return 0;
+    return in;
 }
 
-static void on_close(rl_ingest_t *in)
+void rl_ingest_ending(rl_ingest_t *in)
 {
-    rl_server_t *srv = in->srv;
     int level = in->evicted ? RL_LOG_DEBUG /* counted, and logged once a second */
                 : in->close_reason && in->rtmp.state != RTMP_ST_PUBLISHING ? RL_LOG_WARN
                                                                            : RL_LOG_INFO;
 
+    if (in->ended)
+        return;
+    in->ended = 1;
     if (in->stream)
-        rl_stream_go_offline(srv, in->stream, in->close_reason ? in->close_reason : "disconnected");
+        rl_stream_go_offline(in->srv, in->stream,
+                             in->close_reason ? in->close_reason : "disconnected");
+    in->stream = NULL;
     rl_log(level, "rtmp_close", "peer=%s session=%llu reason=\"%s\" bytes_in=%llu", in->peer,
            (unsigned long long)in->id, in->close_reason ? in->close_reason : "peer closed",
            (unsigned long long)in->rtmp.rd.bytes_in);
+}
+
+void rl_ingest_closed(rl_ingest_t *in)
+{
+    rl_server_t *srv = in->srv;
+
+    rl_ingest_ending(in);
     *in->pprev = in->next;
     if (in->next)
         in->next->pprev = in->pprev;
@@ -454,13 +448,20 @@ int rl_ingest_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     rl_ingest_t **slot = user;
     rl_server_t *srv = rl_server_from_wsi(wsi);
 
+    char peer[64] = "";
+
     switch (reason) {
-    case LWS_CALLBACK_RAW_ADOPT: return on_adopt(srv, wsi, slot);
-    case LWS_CALLBACK_RAW_RX: return *slot ? on_rx(*slot, in, len) : -1;
+    case LWS_CALLBACK_RAW_ADOPT:
+        lws_get_peer_simple(wsi, peer, sizeof(peer));
+        if (!(*slot = rl_ingest_admit(srv, rl_peer_unmap(peer))))
+            return -1;
+        (*slot)->wsi = wsi;
+        return 0;
+    case LWS_CALLBACK_RAW_RX: return *slot ? rl_ingest_rx(*slot, in, len) : -1;
     case LWS_CALLBACK_RAW_WRITEABLE: return *slot ? on_writeable(*slot) : -1;
     case LWS_CALLBACK_RAW_CLOSE:
         if (*slot)
-            on_close(*slot);
+            rl_ingest_closed(*slot);
         *slot = NULL;
         return 0;
     default: return 0;
@@ -511,9 +512,10 @@ static void log_shed(rl_server_t *srv)
     }
 }
 
-/* A closing connection waits for a writeable callback, which never comes while a peer that does
- * not read keeps the socket buffers full. Shutting the socket down makes lws see it readable (EOF)
- * and writeable at once, and close it on its own path. */
+/* A closing connection waits until its replies are sent, which never happens while a peer that
+ * does not read keeps the socket buffers full. A plain one is then closed at once; an RTMPS one's
+ * socket is shut down, which makes lws see it readable (EOF) and writeable at once, and close it
+ * on its own path. */
 static void hang_up_if_stuck(rl_ingest_t *in, double now)
 {
     if (in->hung_up || now - in->closing_since < CLOSE_FLUSH_S)
@@ -521,7 +523,10 @@ static void hang_up_if_stuck(rl_ingest_t *in, double now)
     in->hung_up = 1;
     in->srv->counters.rtmp_hung_up++;
     rl_dbg("rtmp_hang_up", "peer=%s session=%llu", in->peer, (unsigned long long)in->id);
-    shutdown(lws_get_socket_fd(in->wsi), SHUT_RDWR);
+    if (in->tcp)
+        rl_tcp_close_now(in);
+    else
+        shutdown(lws_get_socket_fd(in->wsi), SHUT_RDWR);
 }
 
 /* Once a second: a connection must publish within rtmp-timeout seconds and then keep sending;
@@ -542,6 +547,18 @@ void rl_ingest_tick(rl_server_t *srv)
             rl_ingest_close(in, "no media (idle timeout)");
     }
     log_shed(srv);
+}
+
+void rl_ingest_stop(rl_server_t *srv)
+{
+    for (rl_ingest_t *in = srv->ingests; in; in = in->next) {
+        if (!in->tcp)
+            continue;
+        if (!in->close_reason)
+            in->close_reason = "server stopping";
+        rl_tcp_close_now(in); /* offline now, while its worker is there to end its session */
+    }
+    rl_tcp_unlisten(srv);
 }
 
 void rl_ingest_close_stream(rl_server_t *srv, rl_stream_t *st, const char *reason)

@@ -1,8 +1,10 @@
-/* RTMP ingest: libwebsockets raw sockets glued to the pure proto/rtmp_session state machine.
+/* RTMP ingest: plain RTMP on libuv TCP handles of our own, RTMPS on libwebsockets raw sockets,
+ * both glued to the pure proto/rtmp_session state machine.
  *
  * Memory per connection is bounded by: rtmp-max-message-kb + 64 KiB of partial messages across
  * all chunk streams, one whole message of at most rtmp-max-message-kb being handled, 256 KiB of
- * pending replies, and about 12 KiB of state (handshake buffers included). */
+ * pending replies (and on a plain connection as much again in the one write the socket could not
+ * take: reading stops until it has), and about 12 KiB of state (handshake buffers included). */
 #ifndef RELAY_INGEST_H
 #define RELAY_INGEST_H
 
@@ -10,7 +12,12 @@
 
 #include "relay/net/server.h"
 
-/* lws protocol callback for the RTMP and RTMPS raw vhosts; per-session data is one pointer. */
+/* Listens for plain RTMP on listen (HOST:PORT; 0.0.0.0 or :: is every address, IPv4 and IPv6). */
+int rl_ingest_listen(rl_server_t *srv, const char *listen, char *err, size_t errlen);
+/* The server stops: publishers go offline at once, plain connections and the listener close. */
+void rl_ingest_stop(rl_server_t *srv);
+
+/* lws protocol callback for the RTMPS raw vhost; per-session data is one pointer. */
 int rl_ingest_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len);
 

@@ -16,6 +16,10 @@ typedef struct rl_peer_key_s {
  * an address (it should not happen on TCP) gives the all-zero key, one group for all of it. */
 void rl_peer_key(const char *text, rl_peer_key_t *key);
 
+/* "::ffff:a.b.c.d" becomes "a.b.c.d" in place, so that an IPv4 peer reads the same from either
+ * kind of listener; returns text. */
+char *rl_peer_unmap(char *text);
+
 int rl_peer_key_eq(const rl_peer_key_t *a, const rl_peer_key_t *b);
 
 #endif

@@ -69,6 +69,7 @@ typedef struct rl_server_s {
     uint64_t shed_logged[RL_SHED_KINDS]; /* counters.rtmp_shed as last logged */
     char shed_peer[RL_SHED_KINDS][64];   /* the last connection shed, of each kind */
     uint64_t next_ingest_id;
+    struct rl_rtmp_listener_s *rtmp_listener; /* plain RTMP's own listening socket (ingest/tcp.c) */
     rl_media_t **retired; /* workers finishing after their stream went offline */
     int nretired, retired_cap;
     struct rl_http_req_s *http_pending; /* HTTP requests waiting for Redis */

@@ -176,8 +176,8 @@ PING = chunks(2, 4, struct.pack(">HI", 6, 0))  # user control: ping request (RTM
 
 def stuck_pinger(sc, source):
     """A connection past the handshake that never reads, with a receive buffer as small as the
-    kernel allows, and pings until the server has replies it cannot send: lws then stops reading
-    from it too. Returns the socket once its sends have stalled for 2 s."""
+    kernel allows, and pings until the server has replies it cannot send: the server then stops
+    reading from it too. Returns the socket once its sends have stalled for 2 s."""
     for _ in range(5):
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
@@ -192,24 +192,37 @@ def stuck_pinger(sc, source):
                 except BlockingIOError:
                     if not select.select([], [s], [], 2)[1]:
                         return s
-        except OSError:  # closed for its reply backlog before lws stopped reading: again
+        except OSError:  # closed for its reply backlog before the server stopped reading: again
             s.close()
     raise AssertionError("could not make a connection the server cannot drain")
 
 
-def test_evicted_connection_that_never_drains_is_hung_up(shopcast_factory):
-    """A closing connection waits for a writeable callback; a peer that does not read never lets
-    it come. The server shuts such a socket down itself, so it frees its descriptor too."""
+def test_evicted_connection_that_never_drains_is_closed_at_once(shopcast_factory):
+    """An evicted connection owes its peer nothing: even with replies the peer never read, it is
+    closed at once, not after the flush timeout of a connection closing in good order."""
     sc = shopcast_factory("--rtmp-max-pending-per-ip", "1", *QUIET)
     stuck = stuck_pinger(sc, "127.0.0.6")
     (newer,) = connect_from(sc, "127.0.0.6", 1)  # over the cap of 1: the stuck one gives way
     try:
-        wait_until(lambda: metrics(sc)["shopcast_rtmp_hung_up_total"] == 1, 30,
-                   "the stuck connection hung up")
         wait_until(lambda: metrics(sc)["shopcast_rtmp_connections"] == 1, 10, "it closed")
         m = metrics(sc)
         assert m['shopcast_rtmp_evicted_total{reason="per_ip"}'] == 1, m
+        assert m["shopcast_rtmp_hung_up_total"] == 0, m  # closed, not left to the flush timeout
         assert not closed_by_server(newer)
     finally:
         stuck.close()
         newer.close()
+
+
+def test_closing_connection_that_never_drains_is_hung_up(shopcast_factory):
+    """A connection closed for a timeout first sends what it owes; a peer that does not read never
+    lets that finish. The server hangs such a connection up itself, so it frees its descriptor."""
+    sc = shopcast_factory("--rtmp-timeout", "8")  # time enough for stuck_pinger to stall
+    stuck = stuck_pinger(sc, "127.0.0.7")  # never publishes: closed for the publish timeout
+    try:
+        wait_until(lambda: metrics(sc)["shopcast_rtmp_hung_up_total"] == 1, 30,
+                   "the stuck connection hung up")
+        wait_until(lambda: metrics(sc)["shopcast_rtmp_connections"] == 0, 10, "it closed")
+        assert "publish timeout" in sc.read_log()
+    finally:
+        stuck.close()
