@@ -411,13 +411,14 @@ rl_ingest_t *rl_ingest_admit(rl_server_t *srv, const char *peer)
 
 void rl_ingest_ending(rl_ingest_t *in)
 {
-    int level = in->evicted ? RL_LOG_DEBUG /* counted, and logged once a second */
-                : in->close_reason && in->rtmp.state != RTMP_ST_PUBLISHING ? RL_LOG_WARN
-                                                                           : RL_LOG_INFO;
+    int level;
 
     if (in->ended)
         return;
     in->ended = 1;
+    level = in->evicted ? RL_LOG_DEBUG /* counted, and logged once a second */
+            : in->close_reason && in->rtmp.state != RTMP_ST_PUBLISHING ? RL_LOG_WARN
+                                                                       : RL_LOG_INFO;
     if (in->stream)
         rl_stream_go_offline(in->srv, in->stream,
                              in->close_reason ? in->close_reason : "disconnected");
@@ -448,15 +449,16 @@ int rl_ingest_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     rl_ingest_t **slot = user;
     rl_server_t *srv = rl_server_from_wsi(wsi);
 
-    char peer[64] = "";
-
     switch (reason) {
-    case LWS_CALLBACK_RAW_ADOPT:
+    case LWS_CALLBACK_RAW_ADOPT: {
+        char peer[64] = "";
+
         lws_get_peer_simple(wsi, peer, sizeof(peer));
         if (!(*slot = rl_ingest_admit(srv, rl_peer_unmap(peer))))
             return -1;
         (*slot)->wsi = wsi;
         return 0;
+    }
     case LWS_CALLBACK_RAW_RX: return *slot ? rl_ingest_rx(*slot, in, len) : -1;
     case LWS_CALLBACK_RAW_WRITEABLE: return *slot ? on_writeable(*slot) : -1;
     case LWS_CALLBACK_RAW_CLOSE:

@@ -58,6 +58,14 @@ void rl_tcp_close_now(rl_ingest_t *in)
     uv_close((uv_handle_t *)&in->tcp->h, free_conn);
 }
 
+/* Closes at once for reason, unless an earlier one was given. */
+static void close_for(rl_ingest_t *in, const char *reason)
+{
+    if (!in->close_reason)
+        in->close_reason = reason;
+    rl_tcp_close_now(in);
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     rl_ingest_t *in = h->data;
@@ -77,9 +85,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (!n) /* EAGAIN */
         return;
-    if (n != UV_EOF && n != UV_ECONNRESET && !in->close_reason)
-        in->close_reason = uv_strerror((int)n);
-    rl_tcp_close_now(in);
+    close_for(in, n == UV_EOF || n == UV_ECONNRESET ? NULL : uv_strerror((int)n));
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -92,9 +98,7 @@ static void on_written(uv_write_t *req, int status)
     if (status == UV_ECANCELED) /* closed meanwhile */
         return;
     if (status < 0) {
-        if (!in->close_reason)
-            in->close_reason = "write failed";
-        rl_tcp_close_now(in);
+        close_for(in, "write failed");
         return;
     }
     if (!in->closing && !in->evicted)
@@ -127,7 +131,6 @@ void rl_tcp_flush(rl_ingest_t *in)
     rl_tcp_conn_t *c = in->tcp;
     const uint8_t *out;
     size_t len;
-    int rc;
 
     if (in->evicted) { /* it owes the peer nothing: even a write in flight is dropped */
         rl_tcp_close_now(in);
@@ -137,10 +140,8 @@ void rl_tcp_flush(rl_ingest_t *in)
         return; /* closed, or on_written flushes again */
     out = rtmp_session_out(&in->rtmp, &len);
     if (len) {
-        if ((rc = send_out(c, out, len)) < 0) {
-            if (!in->close_reason)
-                in->close_reason = "write failed";
-            rl_tcp_close_now(in);
+        if (send_out(c, out, len) < 0) {
+            close_for(in, "write failed");
             return;
         }
         rtmp_session_out_consumed(&in->rtmp, len);
