@@ -73,16 +73,23 @@ static void kick(rl_ingest_t *in)
         lws_callback_on_writable(in->wsi);
 }
 
+/* It stops holding a slot and giving way: a connection being closed must not be evicted (and
+ * counted a second time) by one accepted later in the same turn of the loop. */
+static void mark_closing(rl_ingest_t *in)
+{
+    if (in->closing)
+        return;
+    in->closing = 1;
+    in->closing_since = rl_now();
+    in->srv->ningests_closing++;
+    pending_remove(in);
+}
+
 void rl_ingest_close(rl_ingest_t *in, const char *reason)
 {
     if (!in->close_reason)
         in->close_reason = reason;
-    if (!in->closing) {
-        in->closing = 1;
-        in->closing_since = rl_now();
-        in->srv->ningests_closing++;
-        pending_remove(in);
-    }
+    mark_closing(in);
     kick(in);
 }
 
@@ -416,6 +423,7 @@ void rl_ingest_ending(rl_ingest_t *in)
     if (in->ended)
         return;
     in->ended = 1;
+    mark_closing(in);
     level = in->evicted ? RL_LOG_DEBUG /* counted, and logged once a second */
             : in->close_reason && in->rtmp.state != RTMP_ST_PUBLISHING ? RL_LOG_WARN
                                                                        : RL_LOG_INFO;

@@ -44,8 +44,9 @@ rl_ingest_t *rl_ingest_admit(rl_server_t *srv, const char *peer);
 /* Feeds what was read; returns -1 when the connection must close now (in->close_reason says why,
  * NULL for a peer that hung up). */
 int rl_ingest_rx(rl_ingest_t *in, const uint8_t *buf, size_t len);
-/* Its socket is about to close: its stream goes offline and the close is logged, before the
- * descriptor goes, so that whoever sees the connection end finds why in the log. Once only. */
+/* Its socket is about to close: it holds no slot any more (nothing accepted after it, even in
+ * the same turn of the loop, evicts it), its stream goes offline and the close is logged, before
+ * the descriptor goes, so that whoever sees the connection end finds why in the log. Once only. */
 void rl_ingest_ending(rl_ingest_t *in);
 /* The connection is gone (rl_ingest_ending, if it was not called yet); in is freed. */
 void rl_ingest_closed(rl_ingest_t *in);

@@ -5,6 +5,7 @@ The idle timeout is set far beyond the test's length (rtmp-timeout 600), so that
 closed by it: whatever the server closes, it closes to make room."""
 import re
 import select
+import signal
 import socket
 import struct
 
@@ -226,3 +227,40 @@ def test_closing_connection_that_never_drains_is_hung_up(shopcast_factory):
         assert "publish timeout" in sc.read_log()
     finally:
         stuck.close()
+
+
+def stopped(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+
+
+def test_connection_closed_for_its_bytes_is_not_evicted_too(shopcast_factory):
+    """A connection being closed holds no slot: a newer one from its source, accepted in the same
+    turn of the server's loop, must not evict it as well (it would be counted twice, and while it
+    held a slot it could cost another connection its own). The server is stopped while the bad
+    bytes and the new connection arrive, so that one wake-up brings both, the bytes first."""
+    sc = shopcast_factory("--rtmp-max-pending-per-ip", "1", *QUIET)
+    before = handled(sc)
+    bad = socket.socket()
+    bad.bind(("127.0.0.8", 0))
+    bad.connect(("127.0.0.1", sc.rtmp_port))
+    wait_until(lambda: handled(sc) == before + 1, 10, "the server to take the connection")
+    newer = socket.socket()
+    newer.bind(("127.0.0.8", 0))
+    sc.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: stopped(sc.proc.pid), 10, "the server to stop")
+        bad.sendall(b"\x00")  # C0 with an RTMP version that does not exist
+        newer.connect(("127.0.0.1", sc.rtmp_port))  # the kernel completes it meanwhile
+    finally:
+        sc.proc.send_signal(signal.SIGCONT)
+    try:
+        wait_until(lambda: closed_by_server(bad), 10, "the bad connection closed")
+        wait_until(lambda: handled(sc) == before + 2, 10, "the server to take the new one")
+        m = metrics(sc)
+        assert m["shopcast_rtmp_protocol_errors_total"] == 1, m
+        assert m['shopcast_rtmp_evicted_total{reason="per_ip"}'] == 0, m
+        assert not closed_by_server(newer)
+    finally:
+        bad.close()
+        newer.close()
