@@ -19,12 +19,15 @@
 #include "relay/core/clock.h"
 #include "relay/core/log.h"
 
-/* Deadlines are checked and a heartbeat PING sent once a second: every 1 s timer made before the
- * loop first runs fires with the node's 1 Hz tick, so an idle node wakes once a second for all
- * of them (and once for the pongs). A hung connection is found within a second of going
- * CONN_TIMEOUTS x redis-timeout-ms without an answer. */
-#define WATCH_MS    1000
-#define TIMEOUT_MIN 100 /* ms: below this a loaded Redis would flap */
+/* Deadlines are checked once a second: every 1 s timer made before the loop first runs fires with
+ * the node's 1 Hz tick, so an idle node wakes once a second for all of them. A heartbeat PING
+ * goes on a connection that has said nothing for HEARTBEAT_MS (one that answers commands is
+ * plainly alive): each costs a wake-up of Redis and one of ours for the pong, and at 1 s the two
+ * connections' heartbeats were most of an idle node's CPU. A hung connection is found within
+ * HEARTBEAT_MS + a second of going CONN_TIMEOUTS x redis-timeout-ms without an answer. */
+#define WATCH_MS     1000
+#define HEARTBEAT_MS 2000
+#define TIMEOUT_MIN  100 /* ms: below this a loaded Redis would flap */
 /* A connection is given twice a request's time: the request gives up first (503), and the
  * connection is remade only once it is clearly stuck, so a brief stall costs no reconnect. */
 #define CONN_TIMEOUTS 2
@@ -43,6 +46,8 @@ struct rl_redis_s {
     int ready, closing;
     double conn_started; /* rl_now() when the current context was made */
     double ping_sent;    /* of the heartbeat in flight; 0: none */
+    uint64_t heard_ms;   /* uv_now() when the socket last had something to read */
+    unsigned beats;      /* watch ticks so far: heartbeats go on every HEARTBEAT_MS/WATCH_MS-th */
     unsigned tries;      /* connections attempted since the last time it was ready */
     double down_since;   /* 0 while no outage is going on */
     double next_retry;
@@ -95,8 +100,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
             drop(s->ac->data, s->ac, uv_strerror(status));
         return;
     }
-    if (events & UV_READABLE)
+    if (events & UV_READABLE) {
+        ((rl_redis_t *)s->ac->data)->heard_ms = uv_now(h->loop);
         redisAsyncHandleRead(s->ac);
+    }
     if (s->ac && (events & UV_WRITABLE))
         redisAsyncHandleWrite(s->ac);
 }
@@ -332,6 +339,7 @@ static void watch_cb(uv_timer_t *t)
     double now = rl_now();
     double limit = CONN_TIMEOUTS * r->timeout_s;
 
+    r->beats++;
     if (!r->ac)
         return;
     if (!r->ready) {
@@ -340,11 +348,16 @@ static void watch_cb(uv_timer_t *t)
     } else if (r->ping_sent) {
         if (now - r->ping_sent > limit)
             timed_out(r, "heartbeat PING not answered");
-    } else {
+    } else if (!(r->beats % (HEARTBEAT_MS / WATCH_MS)) && /* in step with the node's others */
+               uv_now(r->loop) - r->heard_ms >= HEARTBEAT_MS - WATCH_MS / 2) {
         if (r->sub_pattern)
             send_psubscribe(r);
         else if (redisAsyncCommand(r->ac, on_pong, r, "PING") == REDIS_OK)
             r->ping_sent = now;
+        /* written now, not when the next poll finds the socket writable: the write interest
+         * hiredis adds is taken back in this turn, so epoll is not touched (uvpoll.c) */
+        if (r->ac && r->ping_sent)
+            redisAsyncHandleWrite(r->ac);
     }
 }
 
