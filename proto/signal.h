@@ -12,10 +12,10 @@
 #include <stdint.h>
 
 #define SIG_SUBPROTOCOL "shopcast.v1"
-#define SIG_CLIENT_MAX 4096 /* bytes in one client message */
-#define SIG_ID_MAX 32       /* a stream id, with its NUL */
-#define SIG_TOKEN_MAX 128
-#define SIG_EPOCH_MAX 32
+#define SIG_CLIENT_MAX  4096 /* bytes in one client message */
+#define SIG_ID_MAX      32   /* a stream id, with its NUL */
+#define SIG_TOKEN_MAX   128
+#define SIG_EPOCH_MAX   32
 #define SIG_PING_ID_MAX 64 /* bytes in a ping's string id */
 /* The id as JSON text: each byte may be escaped as \u00XX, plus the quotes and the NUL. */
 #define SIG_PING_TEXT_MAX (6 * SIG_PING_ID_MAX + 3)
@@ -79,10 +79,10 @@ typedef struct sig_card_s {
     const char *product_id; /* NULL or "" when nothing is pinned */
     const char *name;
     const char *currency;
-    int64_t price;         /* charged now */
+    int64_t price; /* charged now */
     int64_t regular_price;
     int64_t sold, stock;
-    int flash;             /* a flash sale runs for the product */
+    int flash; /* a flash sale runs for the product */
     int64_t flash_price, flash_ends_ms, flash_left;
 } sig_card_t;
 
@@ -158,12 +158,10 @@ char *sig_encode_segment(const char *stream, const sig_part_t *p, size_t *len); 
 char *sig_encode_stream(const sig_head_t *h, sig_state_t state, int64_t since_ms, size_t *len);
 char *sig_encode_product(const sig_head_t *h, const sig_stamp_t *s, const sig_card_t *c,
                          size_t *len);
-char *sig_encode_price(const sig_head_t *h, const sig_stamp_t *s, const sig_card_t *c,
-                       size_t *len);
+char *sig_encode_price(const sig_head_t *h, const sig_stamp_t *s, const sig_card_t *c, size_t *len);
 char *sig_encode_flash_sale(const sig_head_t *h, const sig_stamp_t *s, const sig_card_t *c,
                             size_t *len);
-char *sig_encode_sold(const sig_head_t *h, const sig_stamp_t *s, const sig_card_t *c,
-                      size_t *len);
+char *sig_encode_sold(const sig_head_t *h, const sig_stamp_t *s, const sig_card_t *c, size_t *len);
 char *sig_encode_viewers(const sig_head_t *h, int64_t count, size_t *len);
 char *sig_encode_order(const sig_head_t *h, const char *product, const char *name, int64_t qty,
                        size_t *len);
