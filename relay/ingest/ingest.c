@@ -440,13 +440,12 @@ void rl_ingest_closed(rl_ingest_t *in)
 {
     rl_server_t *srv = in->srv;
 
-    rl_ingest_ending(in);
+    rl_ingest_ending(in); /* it is closing, so off srv->pending, from here on */
     *in->pprev = in->next;
     if (in->next)
         in->next->pprev = in->pprev;
-    pending_remove(in);
     srv->ningests--;
-    srv->ningests_closing -= in->closing;
+    srv->ningests_closing--;
     rtmp_session_free(&in->rtmp);
     free(in);
 }

@@ -355,7 +355,7 @@ static void watch_cb(uv_timer_t *t)
         else if (redisAsyncCommand(r->ac, on_pong, r, "PING") == REDIS_OK)
             r->ping_sent = now;
         /* written now, not when the next poll finds the socket writable: the write interest
-         * hiredis adds is taken back in this turn, so epoll is not touched (uvpoll.c) */
+         * hiredis adds is taken back in this turn, so epoll is not touched (relay/net/uvpoll.c) */
         if (r->ac && r->ping_sent)
             redisAsyncHandleWrite(r->ac);
     }
